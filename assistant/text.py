@@ -1,0 +1,60 @@
+"""Text utilities shared by the stages: normalisation, tokens, sentence spans."""
+
+from __future__ import annotations
+
+import re
+
+SOFT_HYPHEN = "\u00ad"
+CURLY = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"'})
+# Words that end in a period without ending a sentence.
+ABBREVIATIONS = {
+    "e.g", "i.e", "etc", "vs", "mr", "mrs", "ms", "dr", "prof", "no", "nos", "p", "pp", "vol",
+    "al", "ed", "eds", "cf", "fig", "st", "jr", "sr", "inc", "ltd", "co", "gen", "col", "lt",
+    "u.s", "u.n", "approx", "ibid", "op", "cit", "art", "para", "sect", "jan", "feb", "mar", "apr",
+    "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+}
+SENTENCE_BREAK = re.compile(r"[.!?](?:[”\"’')\]]+)?\s+(?=[“\"‘'(\[]?[A-Z0-9•])")
+BULLET = re.compile(r"\s(?=[•▪]\s)|(?<=[.;:,])\s+(?=-\s[A-Z])")
+
+
+def normalise(text: str) -> str:
+    """The evaluation contract's normalisation, before tokenising."""
+    text = text.replace(SOFT_HYPHEN, "")
+    text = re.sub(r"(\w)-[ \t]*\n\s*(\w)", r"\1\2", text)
+    return text.lower().translate(CURLY)
+
+
+def eval_tokens(text: str) -> list[str]:
+    """Tokens as the evaluation contract counts them: runs of [a-z0-9] after normalise()."""
+    return re.findall(r"[a-z0-9]+", normalise(text))
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences (and bullet items) of a paragraph-sized text."""
+    cuts = [0]
+    for match in SENTENCE_BREAK.finditer(text):
+        word = re.search(r"(\S+)$", text[: match.start() + 1])
+        token = word.group(1).rstrip(".").lstrip("([\"“‘'").lower() if word else ""
+        if token in ABBREVIATIONS or re.fullmatch(r"[a-z]", token) or re.fullmatch(r"(?:[a-z]\.)+[a-z]", token):
+            continue
+        cuts.append(match.end())
+    for match in BULLET.finditer(text):
+        cuts.append(match.end())
+    cuts = sorted(set(cuts)) + [len(text)]
+    spans = []
+    for start, end in zip(cuts, cuts[1:]):
+        segment = text[start:end]
+        stripped_start = start + len(segment) - len(segment.lstrip())
+        stripped_end = start + len(segment.rstrip())
+        if stripped_end > stripped_start:
+            spans.append((stripped_start, stripped_end))
+    return spans
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of a text, as strings."""
+    return [text[a:b] for a, b in sentence_spans(text)]
+
+
+def word_count(text: str) -> int:
+    return len(text.split())

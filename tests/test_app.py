@@ -1,0 +1,200 @@
+"""The Streamlit chat page, driven headlessly with Streamlit's AppTest.
+
+Real app, real index, real model: no mocks. The Assistant is cached with st.cache_resource,
+so after the first (module-scoped) load every fresh AppTest reuses it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from assistant import briefing
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "streamlit_app.py")
+TIMEOUT = 120
+
+INTERVIEWS = "How many interviews did the research team conduct?"
+UNANSWERABLE = "How many police officers serve in the UN mission in the Central African Republic?"
+PREFIX_TEXT = "NUPI, 2019"
+
+
+def new_app(timeout: float = TIMEOUT) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run(timeout=timeout)
+    assert not at.exception, at.exception
+    return at
+
+
+def ask(at: AppTest, question: str) -> AppTest:
+    at.chat_input(key="chat").set_value(question).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def turns(at: AppTest) -> list:
+    return list(at.session_state["turns"])
+
+
+def conversation_length(at: AppTest) -> int:
+    conversation = at.session_state["conversation"]
+    for name in ("turns", "answers", "history"):
+        if hasattr(conversation, name):
+            return len(getattr(conversation, name))
+    return len(conversation)
+
+
+def message_markdown(at: AppTest) -> list[str]:
+    """The Markdown shown inside chat messages (answers, cards, passages)."""
+    return [md.value for message in at.chat_message for md in message.markdown]
+
+
+def card_headers(at: AppTest) -> list[str]:
+    return [value for value in message_markdown(at) if value.startswith("**[")]
+
+
+@pytest.fixture(scope="module")
+def loaded() -> None:
+    """First load: builds the index if it is missing or stale (may take a minute or more)."""
+    new_app(timeout=900)
+
+
+@pytest.fixture(scope="module")
+def interviews(loaded) -> AppTest:
+    """One app that has answered the interviews question (shared by read-only tests)."""
+    return ask(new_app(), INTERVIEWS)
+
+
+@pytest.fixture()
+def app(loaded) -> AppTest:
+    return new_app()
+
+
+def test_page_renders(app: AppTest) -> None:
+    assert app.title[0].value == "MINUSMA report assistant"
+    assert any(PREFIX_TEXT in caption.value for caption in app.caption)
+    assert app.chat_input(key="chat") is not None
+    assert app.multiselect(key="chapters").options
+    assert 1 <= app.slider(key="top_k").value <= 10
+    assert app.radio(key="mode").options
+
+
+def test_chat_flow_answers_with_citations(interviews: AppTest) -> None:
+    [answer] = turns(interviews)
+    assert not answer.abstained
+    assert answer.citations
+    shown = message_markdown(interviews)
+    assert any("[1]" in value and not value.startswith("**[") for value in shown), shown
+    headers = card_headers(interviews)
+    assert len(headers) == len(answer.citations)
+    first = answer.citations[0]
+    assert first.section
+    assert briefing.escape_markdown(first.section) in headers[0]
+    assert any(expander.label == "Surrounding text" for expander in interviews.expander)
+    captions = [caption.value for caption in interviews.caption]
+    assert any("score" in value and ("p. " in value or "page n/a" in value) for value in captions)
+
+
+def test_abstention_is_clear(app: AppTest) -> None:
+    ask(app, UNANSWERABLE)
+    [answer] = turns(app)
+    assert answer.abstained
+    assert any("does not address" in info.value for info in app.info)
+    if answer.passages:
+        assert any(briefing.CLOSEST_HEADING in value for value in message_markdown(app))
+    assert not app.exception
+
+
+def test_follow_up_keeps_the_conversation(app: AppTest) -> None:
+    ask(app, "What does the report say about option 2b?")
+    ask(app, "Why was it not chosen?")
+    history = turns(app)
+    assert len(history) == 2
+    assert conversation_length(app) == 2
+    second = history[1]
+    assert second.answer.strip()
+    assert second.question == "Why was it not chosen?"
+    assert second.resolved_question.strip()
+    # Both turns are on the page: two user messages, two assistant messages.
+    assert [m.name for m in app.chat_message] == ["user", "assistant", "user", "assistant"]
+
+
+def test_section_filter_limits_citations(app: AppTest) -> None:
+    chapters = app.multiselect(key="chapters")
+    [xiv] = [title for title in chapters.options if title.startswith("XIV.")]
+    chapters.set_value([xiv]).run()
+    assert not app.exception
+    ask(app, "Which strategic policy options does the report consider?")
+    [answer] = turns(app)
+    sections = [c.section for c in answer.citations] + [h.section for h in answer.passages]
+    assert sections
+    assert all(section.startswith("XIV.") for section in sections), sections
+    for header in card_headers(app):
+        assert "XIV." in header
+
+
+def test_settings_reach_the_assistant(app: AppTest) -> None:
+    app.slider(key="top_k").set_value(3)
+    app.radio(key="mode").set_value("bm25")
+    app.run()
+    ask(app, INTERVIEWS)
+    [answer] = turns(app)
+    assert len(answer.passages) <= 3
+
+
+def test_export_buttons_and_briefing(interviews: AppTest) -> None:
+    keys = {button.key for button in interviews.download_button}
+    assert {"download-md-0", "download-txt-0", "download-conversation"} <= keys
+    assert not interviews.download_button(key="download-conversation").disabled
+    [answer] = turns(interviews)
+    prefix = "EPON, *Assessing the Effectiveness of the United Nations Mission in Mali / MINUSMA* (NUPI, 2019)"
+    markdown = briefing.answer_markdown(answer, prefix)
+    assert PREFIX_TEXT in markdown and "[1]" in markdown
+    assert f"[1] {prefix}, section " in markdown
+    plain = briefing.answer_plaintext(answer, prefix)
+    assert "[1] EPON, Assessing the Effectiveness" in plain and "*" not in plain
+    whole = briefing.conversation_markdown(turns(interviews), prefix)
+    assert f"## 1. {INTERVIEWS}" in whole and "[1]" in whole
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["", "   ", "word " * 2000, "?!?! ... ???"],
+    ids=["empty", "blank", "10000-chars", "no-words"],
+)
+def test_bad_input_gives_a_message_and_keeps_the_conversation(app: AppTest, bad: str) -> None:
+    ask(app, INTERVIEWS)
+    assert len(turns(app)) == 1
+    ask(app, bad)
+    assert not app.exception
+    messages = [w.value for w in app.warning] + [i.value for i in app.info] + [e.value for e in app.error]
+    assert messages, "no message for bad input"
+    assert not app.error, [e.value for e in app.error]
+    assert len(turns(app)) == 1
+    assert conversation_length(app) == 1
+    # The earlier answer is still on the page.
+    assert len(card_headers(app)) >= 1
+
+
+def test_framework_button_asks_its_question(app: AppTest) -> None:
+    buttons = [b for b in app.sidebar.button if b.key and b.key.startswith("framework-")]
+    groups = {b.key.split("-")[1] for b in buttons}
+    assert groups == {"dimensions", "dilemmas", "options"}
+    assert len([b for b in buttons if b.key.startswith("framework-dimensions-")]) == 8
+    assert len([b for b in buttons if b.key.startswith("framework-dilemmas-")]) == 4
+    buttons[0].click().run()
+    assert not app.exception
+    assert len(turns(app)) == 1
+
+
+def test_new_conversation_clears_history(app: AppTest) -> None:
+    ask(app, INTERVIEWS)
+    assert len(turns(app)) == 1
+    app.button(key="new-conversation").click().run()
+    assert not app.exception
+    assert turns(app) == []
+    assert conversation_length(app) == 0
+    assert not app.chat_message
