@@ -140,8 +140,8 @@ def source_card(assistant: Assistant, *, label: str, section: str, page: int | N
         with st.expander("Surrounding text"):
             try:
                 before, chunk, after = surrounding_text(assistant, chunk_id)
-            except AssistantError as error:
-                st.info(str(error))
+            except (AssistantError, KeyError):
+                st.info("The surrounding text of this passage is not available.")
             else:
                 if before.strip():
                     st.caption("… " + briefing.escape_markdown(before.strip()))

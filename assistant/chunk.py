@@ -52,15 +52,24 @@ class _Unit:
 def chunk_document(doc: StructuredDocument, target_words: int, max_words: int) -> list[Chunk]:
     """Pack each section's paragraphs into chunks of about `target_words` words."""
     chunks: list[Chunk] = []
-    body = [p for p in doc.paragraphs if p.kind != "footnote"]
-    for section in dict.fromkeys(p.section for p in body):
-        units = _units([p for p in body if p.section == section], doc.text, max_words)
-        for group in _pack(units, target_words, max_words):
+    for run in _section_runs([p for p in doc.paragraphs if p.kind != "footnote"]):
+        for group in _pack(_units(run, doc.text, max_words), target_words, max_words):
             chunks.append(_make_chunk(doc, group, "body"))
     for note in (p for p in doc.paragraphs if p.kind == "footnote"):
         unit = _Unit((note,), note.start, note.end, word_count(note.text))
         chunks.append(_make_chunk(doc, [unit], "footnote"))
     return chunks
+
+
+def _section_runs(paragraphs: list[Paragraph]) -> list[list[Paragraph]]:
+    """Consecutive paragraphs of one section: a chunk's span never contains a heading."""
+    runs: list[list[Paragraph]] = []
+    for paragraph in paragraphs:
+        if runs and runs[-1][-1].section == paragraph.section:
+            runs[-1].append(paragraph)
+        else:
+            runs.append([paragraph])
+    return runs
 
 
 def _units(paragraphs: list[Paragraph], text: str, max_words: int) -> list[_Unit]:

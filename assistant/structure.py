@@ -13,6 +13,7 @@ from .text import word_count
 CHAPTER = re.compile(r"^([IVXL]+)\.\s+\S")
 NUMBERED = re.compile(r"^(\d{1,2})\.\s+\S")
 LETTERED = re.compile(r"^([a-h])\)\s+\S")
+LETTERED_PREFIX = re.compile(r"^[a-h]\)\s+")
 LIST_ITEM = re.compile(r"^(?:[•▪-]\s|\d{1,2}\.\s)")
 SECTION_SEPARATOR = " > "
 
@@ -85,9 +86,14 @@ def _heading_candidate(block: Block) -> bool:
     text = block.text
     if block.kind != "text" or word_count(text) > 16 or LIST_ITEM.match(text) and not NUMBERED.match(text):
         return False
-    if re.search(r"[.,;:]$", text) or not re.match(r"[A-Z0-9a-h]", text) or text.count("(") != text.count(")"):
+    if re.search(r"[.,;:]$", text) or not re.match(r"[A-Z0-9a-h]", text) or _unbalanced(LETTERED_PREFIX.sub("", text)):
         return False
     return not text.endswith("?") or text.count("?") == 1
+
+
+def _unbalanced(text: str) -> bool:
+    """A table cell cut mid-parenthesis ("SCR 2391 (December") is no heading."""
+    return text.count("(") != text.count(")")
 
 
 def _heading_level(text: str, chapter: str, outline: Outline, numbered_level: int | None) -> int:
@@ -124,7 +130,8 @@ def structure_document(clean: CleanDocument, document_path: Path) -> StructuredD
             previous_was_heading = True
             continue
         is_heading = (_heading_candidate(block) and path
-                      and (previous_was_heading or _is_body(blocks[i - 1]) or blocks[i - 1].kind == "caption")
+                      and (previous_was_heading or _is_body(blocks[i - 1]) or blocks[i - 1].kind == "caption"
+                           or bool(SENTENCE_END.search(blocks[i - 1].text)))
                       and (_is_body(following) or (following is not None and _heading_candidate(following)
                                                     and _is_body(blocks[i + 2] if i + 2 < len(blocks) else None)))
                       and not (NUMBERED.match(block.text) and following is not None and NUMBERED.match(following.text)))

@@ -35,10 +35,15 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     for match in SENTENCE_BREAK.finditer(text):
         word = re.search(r"(\S+)$", text[: match.start() + 1])
         token = word.group(1).rstrip(".").lstrip("([\"“‘'").lower() if word else ""
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        if token.isdigit() and len(token) <= 2 and not text[line_start: match.start() - len(token)].strip():
+            continue  # "1. First item": a list number, not a sentence end
         if token in ABBREVIATIONS or re.fullmatch(r"[a-z]", token) or re.fullmatch(r"(?:[a-z]\.)+[a-z]", token):
             continue
         cuts.append(match.end())
     for match in BULLET.finditer(text):
+        cuts.append(match.end())
+    for match in re.finditer(r"\n\s*\n", text):  # a paragraph break always ends a sentence
         cuts.append(match.end())
     cuts = sorted(set(cuts)) + [len(text)]
     spans = []

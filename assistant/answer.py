@@ -1,0 +1,179 @@
+"""Compose a short extractive answer from the retrieved passages: pick sentences, attach [n]
+markers and verbatim citations, or abstain when the report does not answer the question."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .chunk import Chunk
+from .config import Settings
+from .lexical import lexical_tokens
+from .retrieve import Hit
+
+LIST_QUESTION = re.compile(r"^\s*(?:what|which|who|list|name)\b.*\b(?:are|were|include|list|dimensions|options|dilemmas|stakeholders|groups)\b", re.I)
+LIST_ITEM = re.compile(r"^(?:[•▪-]\s|\d{1,2}\.\s)")
+NOT_ADDRESSED = "The report does not address this question."
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered source: the passage and the exact text taken from it."""
+
+    n: int
+    chunk_id: str
+    document: str
+    section: str
+    page: int | None
+    quote: str
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in ("n", "chunk_id", "document", "section", "page", "quote")}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The answer object of the command line and the chat (see CONTRACTS.md §3)."""
+
+    question: str
+    answer: str
+    abstained: bool
+    citations: tuple[Citation, ...]
+    passages: tuple[Hit, ...]
+    resolved_question: str = ""
+    id: str | None = None
+    confidence: float = 0.0
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict:
+        record = {"id": self.id, "question": self.question, "answer": self.answer, "abstained": self.abstained,
+                  "citations": [c.to_dict() for c in self.citations], "passages": [p.to_dict() for p in self.passages]}
+        if self.id is None:
+            record.pop("id")
+        return record
+
+
+@dataclass(frozen=True)
+class ScoredSentence:
+    hit: Hit
+    index: int  # sentence number within the chunk
+    start: int
+    end: int
+    text: str
+    score: float
+    similarity: float
+    overlap: float
+
+
+def score_sentences(question: str, query_vector: np.ndarray, hits: list[Hit], chunks: list[Chunk],
+                    sentence_vectors: np.ndarray, offsets: np.ndarray, passages: int) -> list[ScoredSentence]:
+    """Score every sentence of the top passages against the question."""
+    query = set(lexical_tokens(question))
+    scored = []
+    for hit in hits[:passages]:
+        chunk = chunks[hit.position]
+        for k, (a, b) in enumerate(chunk.sentences):
+            text = chunk.text[a:b]
+            similarity = float(sentence_vectors[offsets[hit.position] + k] @ query_vector)
+            words = set(lexical_tokens(text))
+            overlap = len(query & words) / len(query) if query else 0.0
+            prior = 0.04 * (1.0 / hit.rank)
+            scored.append(ScoredSentence(hit, k, a, b, text, 0.7 * similarity + 0.3 * overlap + prior, similarity, overlap))
+    return scored
+
+
+def _near_duplicate(a: str, b: str) -> bool:
+    x, y = set(lexical_tokens(a)), set(lexical_tokens(b))
+    return bool(x and y) and len(x & y) / len(x | y) >= 0.5
+
+
+def select_sentences(question: str, scored: list[ScoredSentence], settings: Settings) -> list[ScoredSentence]:
+    """The few best sentences (or a whole list, for a list question), in reading order."""
+    usable = [s for s in scored if len(s.text.split()) >= 4 or LIST_ITEM.match(s.text)]
+    if not usable:
+        return []
+    ranked = sorted(usable, key=lambda s: -s.score)
+    listed = _list_answer(question, ranked, settings)
+    if listed:
+        return listed
+    chosen: list[ScoredSentence] = []
+    for sentence in ranked:
+        if len(chosen) == settings.max_answer_sentences:
+            break
+        if sentence.score < settings.sentence_relative_floor * ranked[0].score:
+            break
+        if any(_near_duplicate(sentence.text, c.text) for c in chosen):
+            continue
+        chosen.append(sentence)
+    return sorted(chosen, key=lambda s: (s.hit.rank, s.index))
+
+
+def _list_answer(question: str, ranked: list[ScoredSentence], settings: Settings) -> list[ScoredSentence]:
+    """For 'What are the eight dimensions?': the lead-in sentence and the list items after it."""
+    if not LIST_QUESTION.match(question):
+        return []
+    for lead in ranked[:3]:
+        same_chunk = sorted((s for s in ranked if s.hit.position == lead.hit.position), key=lambda s: s.index)
+        items = [s for s in same_chunk if s.index > lead.index and LIST_ITEM.match(s.text)]
+        consecutive = [s for k, s in enumerate(items) if s.index == lead.index + 1 + k]
+        if len(consecutive) >= 2:
+            return [lead] + consecutive[: settings.max_list_items]
+    return []
+
+
+def _with_marker(sentence: str, n: int) -> str:
+    """Put the [n] marker before the closing punctuation: 'held 66 interviews [1].'"""
+    match = re.search(r"([.!?;:]?[”\"’)]?)$", sentence)
+    tail = match.group(1) if match else ""
+    body = sentence[: len(sentence) - len(tail)] if tail else sentence
+    return f"{body.rstrip()} [{n}]{tail}"
+
+
+def compose(question: str, chosen: list[ScoredSentence], chunks: list[Chunk]) -> tuple[str, list[Citation]]:
+    """Join the chosen sentences with [n] markers; adjacent sentences of one chunk share a citation."""
+    groups: list[list[ScoredSentence]] = []
+    for sentence in chosen:
+        last = groups[-1][-1] if groups else None
+        if last and last.hit.position == sentence.hit.position and sentence.index == last.index + 1:
+            groups[-1].append(sentence)
+        else:
+            groups.append([sentence])
+    parts, citations = [], []
+    for n, group in enumerate(groups, 1):
+        chunk = chunks[group[0].hit.position]
+        quote = chunk.text[group[0].start: group[-1].end]
+        citation = Citation(n, chunk.id, chunk.document, chunk.section, chunk.page, quote)
+        if not verify_citation(citation, chunk, [s.text for s in group]):
+            continue  # never show a quote that is not verbatim in its passage
+        citations.append(citation)
+        texts = [s.text for s in group]
+        parts.append(" ".join(texts[:-1] + [_with_marker(texts[-1], n)]))
+    # Renumber in case a citation was dropped.
+    return _renumber(" ".join(parts), citations)
+
+
+def _renumber(text: str, citations: list[Citation]) -> tuple[str, list[Citation]]:
+    mapping = {c.n: k for k, c in enumerate(citations, 1)}
+    text = re.sub(r"\[(\d+)\]", lambda m: f"[{mapping.get(int(m.group(1)), m.group(1))}]", text)
+    return text, [Citation(mapping[c.n], c.chunk_id, c.document, c.section, c.page, c.quote) for c in citations]
+
+
+def verify_citation(citation: Citation, chunk: Chunk, sentences: list[str]) -> bool:
+    """A citation holds only if its quote is verbatim in the chunk and contains each sentence."""
+    return citation.quote in chunk.text and all(s in citation.quote for s in sentences)
+
+
+def abstention_score(scored: list[ScoredSentence], hits: list[Hit], unknown_terms: list[str]) -> float:
+    """Confidence that the passages answer the question (higher is better)."""
+    if not scored or not hits:
+        return -1.0
+    best = max(scored, key=lambda s: s.score)
+    penalty = 0.15 * len(unknown_terms)
+    return best.similarity + 0.5 * best.overlap - penalty
+
+
+def abstained_answer(question: str, hits: list[Hit], reason: str | None = None) -> tuple[str, list[Citation]]:
+    text = NOT_ADDRESSED if reason is None else f"{NOT_ADDRESSED} {reason}"
+    return text, []

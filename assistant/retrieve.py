@@ -1,0 +1,188 @@
+"""Find the passages for a question: dense (FAISS) and BM25 retrieval, a section-title match,
+acronym expansion, reciprocal-rank fusion and collapsing of duplicate passages."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .chunk import Chunk
+from .config import Settings
+from .index import LoadedIndex
+from .lexical import lexical_tokens
+
+ACRONYM_IN_PARENS = re.compile(r"((?:[A-Z][\w’'\-]*|of|for|the|and|in|de|du|des|la|le|et|pour|on)(?:\s+(?:[A-Z][\w’'\-]*|of|for|the|and|in|de|du|des|la|le|et|pour|on)){0,9})\s*\(\s*([A-Z][A-Za-z0-9\-]{1,9})\s*\)")
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved passage, best first."""
+
+    rank: int
+    chunk_id: str
+    document: str
+    section: str
+    page: int | None
+    score: float  # fused score scaled to [0, 1]: 1 = first in every ranked list
+    text: str
+    position: int  # row of the chunk in the index
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in ("rank", "chunk_id", "document", "section", "page", "score", "text")}
+
+
+def find_acronyms(texts: list[str]) -> dict[str, str]:
+    """Acronyms the report spells out once, e.g. 'Forces Armées Maliennes (FAMA)'."""
+    found: dict[str, str] = {}
+    for text in texts:
+        for match in ACRONYM_IN_PARENS.finditer(text):
+            words, acronym = match.group(1).split(), match.group(2)
+            letters = re.sub(r"[^A-Z]", "", acronym.upper())
+            for k in range(1, len(words) + 1):
+                candidate = words[-k:]
+                initials = "".join(w[0] for w in candidate if w[0].isupper())
+                if candidate[0][0].isupper() and initials.upper().startswith(letters[:2]) and len(initials) >= min(len(letters), 2):
+                    if len(initials) >= len(letters) - 1 or k == len(words):
+                        found.setdefault(acronym, " ".join(candidate))
+                        break
+    return found
+
+
+def expand_query(question: str, acronyms: dict[str, str]) -> str:
+    """Add the long form of each acronym in the question, and the acronym of each long form."""
+    additions = []
+    lowered = question.lower()
+    for acronym, long_form in acronyms.items():
+        if re.search(rf"(?<![\w-]){re.escape(acronym)}(?![\w-])", question, flags=re.IGNORECASE if len(acronym) > 3 else 0):
+            additions.append(long_form)
+        elif long_form.lower() in lowered:
+            additions.append(acronym)
+    return question + (" (" + "; ".join(additions) + ")" if additions else "")
+
+
+def _shingles(text: str) -> frozenset:
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    return frozenset(zip(words, words[1:], words[2:]))
+
+
+def _containment(a: frozenset, b: frozenset) -> float:
+    return len(a & b) / len(a) if a else 0.0
+
+
+class Retriever:
+    """Hybrid retrieval over one loaded index."""
+
+    def __init__(self, index: LoadedIndex, embedder) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.chunks: list[Chunk] = index.chunks
+        self.acronyms = find_acronyms([c.text for c in self.chunks])
+        self._shingles = [_shingles(c.text) for c in self.chunks]
+        self._twins = self._summary_twins()
+        self._section_tokens = [set(lexical_tokens(c.section.replace(" > ", " "))) for c in self.chunks]
+
+    def _summary_twins(self) -> dict[int, int]:
+        """For each summary chunk, the body chunk that says the same at more length."""
+        body = [i for i, c in enumerate(self.chunks) if c.kind == "body" and not c.summary]
+        twins = {}
+        for i, chunk in enumerate(self.chunks):
+            if not chunk.summary:
+                continue
+            best = max(body, key=lambda j: _containment(self._shingles[i], self._shingles[j]), default=None)
+            if best is not None and _containment(self._shingles[i], self._shingles[best]) >= 0.25:
+                twins[i] = best
+        return twins
+
+    def query_vector(self, question: str) -> np.ndarray:
+        return self.embedder.queries([expand_query(question, self.acronyms)])[0]
+
+    def search(self, question: str, settings: Settings, query_vector: np.ndarray | None = None) -> list[Hit]:
+        """The top `settings.top_k` passages for a question, best first."""
+        expanded = expand_query(question, self.acronyms)
+        allowed = self._allowed(settings)
+        lists: list[tuple[float, np.ndarray]] = []
+        if settings.mode in ("hybrid", "dense"):
+            vector = query_vector if query_vector is not None else self.embedder.queries([expanded])[0]
+            lists.append((settings.weight_dense, self._dense_scores(vector)))
+        if settings.mode in ("hybrid", "bm25"):
+            lists.append((settings.weight_bm25, self.index.lexical.scores(expanded)))
+        if settings.mode == "hybrid" and settings.weight_section > 0:
+            lists.append((settings.weight_section, self._section_scores(expanded)))
+        fused = self._fuse(lists, allowed, settings)
+        order = [int(i) for i in np.argsort(-fused, kind="stable") if fused[i] > 0][: settings.candidates]
+        if settings.collapse_duplicates:
+            order = self._collapse(order, settings.duplicate_overlap, allowed)
+        best_possible = sum(w for w, _ in lists) / (settings.rrf_k + 1)
+        return [self._hit(rank, i, float(fused[i]) / best_possible) for rank, i in enumerate(order[: settings.top_k], 1)]
+
+    def _dense_scores(self, vector: np.ndarray) -> np.ndarray:
+        total = self.index.dense.ntotal
+        scores, ids = self.index.dense.search(vector.reshape(1, -1).astype(np.float32), total)
+        dense = np.full(total, -1.0, dtype=np.float32)
+        dense[ids[0]] = scores[0]
+        return dense
+
+    def dense_similarities(self, vector: np.ndarray) -> np.ndarray:
+        """Cosine similarity of every chunk to a query vector."""
+        return self._dense_scores(vector)
+
+    def _section_scores(self, question: str) -> np.ndarray:
+        """How well the question names a chunk's section (title words and outline aliases)."""
+        query = set(lexical_tokens(question))
+        scores = np.zeros(len(self.chunks), dtype=np.float32)
+        if not query:
+            return scores
+        for i, tokens in enumerate(self._section_tokens):
+            if tokens:
+                scores[i] = len(query & tokens) / len(query)
+        lowered = question.lower()
+        for i, chunk in enumerate(self.chunks):
+            for alias in self._aliases_of(chunk):
+                if re.search(rf"\b{re.escape(alias.lower())}\b", lowered):
+                    scores[i] += 1.0
+        return scores
+
+    def _aliases_of(self, chunk: Chunk) -> list[str]:
+        aliases = self.index.outlines.get(chunk.document, {})
+        return [a for title in chunk.section.split(" > ") for a in aliases.get(title, [])]
+
+    def _allowed(self, settings: Settings) -> np.ndarray:
+        mask = np.ones(len(self.chunks), dtype=bool)
+        if settings.sections:
+            mask &= np.array([any(c.section.startswith(p) for p in settings.sections) for c in self.chunks])
+        if not settings.include_footnotes:
+            mask &= np.array([c.kind == "body" for c in self.chunks])
+        return mask
+
+    def _fuse(self, lists, allowed: np.ndarray, settings: Settings) -> np.ndarray:
+        """Weighted reciprocal-rank fusion; only chunks with a positive score are ranked."""
+        fused = np.zeros(len(self.chunks), dtype=np.float64)
+        for weight, scores in lists:
+            candidates = np.where(allowed & (scores > 0))[0]
+            ranked = candidates[np.argsort(-scores[candidates], kind="stable")]
+            fused[ranked] += weight / (settings.rrf_k + 1 + np.arange(len(ranked)))
+        footnotes = np.array([c.kind == "footnote" for c in self.chunks])
+        fused[footnotes] *= settings.footnote_penalty
+        return fused
+
+    def _collapse(self, order: list[int], threshold: float, allowed: np.ndarray) -> list[int]:
+        """Keep one of each set of near-duplicate passages, preferring the body over a summary."""
+        kept: list[int] = []
+        for i in order:
+            if i in self._twins and allowed[self._twins[i]]:
+                i = self._twins[i]  # the summary restates this body passage: show the full one
+            if i in kept:
+                continue
+            duplicate = next((k for k in kept if max(_containment(self._shingles[i], self._shingles[k]),
+                                                       _containment(self._shingles[k], self._shingles[i])) >= threshold), None)
+            if duplicate is None:
+                kept.append(i)
+            elif self.chunks[duplicate].summary and not self.chunks[i].summary:
+                kept[kept.index(duplicate)] = i
+        return kept
+
+    def _hit(self, rank: int, i: int, score: float) -> Hit:
+        c = self.chunks[i]
+        return Hit(rank, c.id, c.document, c.section, c.page, round(min(score, 1.0), 4), c.text, i)

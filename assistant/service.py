@@ -1,0 +1,133 @@
+"""The assistant as one object: load (building the index when needed), ask, browse."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from .answer import (Answer, abstained_answer, abstention_score, compose, score_sentences,
+                     select_sentences)
+from .config import Settings, offline_environment, validated
+from .conversation import Conversation
+from .embed import load_embedder
+from .errors import QuestionError
+from .index import BuildProgress, ProgressCallback, ensure_index, load_index
+from .lexical import STOPWORDS, lexical_tokens
+from .retrieve import Retriever
+
+DEFAULT_CITATION = "EPON, *Assessing the Effectiveness of the United Nations Mission in Mali / MINUSMA* (NUPI, 2019)"
+__all__ = ["Assistant", "BuildProgress"]
+
+
+def check_question(question: str, settings: Settings) -> str:
+    """Reject questions that cannot be searched, with a message saying what to do."""
+    if question is None or not question.strip():
+        raise QuestionError("The question is empty: type a question about the MINUSMA report.")
+    if len(question) > settings.max_question_chars:
+        raise QuestionError(f"The question is {len(question):,} characters long; the limit is "
+                            f"{settings.max_question_chars:,}. Ask a shorter question (a sentence or two).")
+    if not re.search(r"[^\W_]", question):
+        raise QuestionError("The question has no words in it: type a question about the MINUSMA report.")
+    return " ".join(question.split())
+
+
+class Assistant:
+    """Answers questions about the documents in the index, with citations."""
+
+    def __init__(self, settings: Settings, retriever: Retriever) -> None:
+        self.settings = settings
+        self.retriever = retriever
+        self.index = retriever.index
+        self._chapter_list = list(dict.fromkeys(c.section.split(" > ")[0] for c in self.index.chunks if c.kind == "body"))
+
+    @classmethod
+    def load(cls, settings: Settings | None = None, progress: ProgressCallback | None = None,
+             force: bool = False) -> "Assistant":
+        """Load the model and the index, building the index first when missing or stale."""
+        offline_environment()
+        settings = validated(settings or Settings())
+        ensure_index(settings, progress, force)
+        index = load_index(settings.index_dir)
+        index.outlines = _load_aliases(settings.documents_dir, index.manifest)
+        return cls(settings, Retriever(index, load_embedder(settings.embedder)))
+
+    @property
+    def citation_prefix(self) -> str:
+        docs = self.index.manifest.get("documents", [])
+        return (docs[0].get("citation") if docs else None) or DEFAULT_CITATION
+
+    def ask(self, question: str, conversation: Conversation | None = None, settings: Settings | None = None,
+            question_id: str | None = None) -> Answer:
+        """Answer one question; a follow-up is resolved against the conversation's last turns."""
+        settings = settings or self.settings
+        question = check_question(question, settings)
+        resolved = conversation.resolve(question) if conversation else question
+        vector = self.retriever.query_vector(resolved)
+        hits = self.retriever.search(resolved, settings, vector)
+        scored = score_sentences(resolved, vector, hits, self.index.chunks, self.index.sentence_vectors,
+                                 self.index.sentence_offsets, settings.answer_passages)
+        unknown = self.unknown_terms(resolved)
+        confidence = abstention_score(scored, hits, unknown)
+        if confidence < settings.abstain_threshold or not hits:
+            text, citations = abstained_answer(resolved, hits)
+            return Answer(question, text, True, tuple(citations), tuple(hits), resolved, question_id, confidence)
+        chosen = select_sentences(resolved, scored, settings)
+        text, citations = compose(resolved, chosen, self.index.chunks)
+        if not citations:
+            text, citations = abstained_answer(resolved, hits)
+            return Answer(question, text, True, (), tuple(hits), resolved, question_id, confidence)
+        return Answer(question, text, False, tuple(citations), tuple(hits), resolved, question_id, confidence)
+
+    def unknown_terms(self, question: str) -> list[str]:
+        """Names, years and numbers in the question that occur nowhere in the documents."""
+        candidates = re.findall(r"\b(?:[A-Z][\w’'-]+|\d{4}|\d+(?:[.,]\d+)?)\b", question)
+        first_word = question.split()[0] if question.split() else ""
+        unknown = []
+        for word in candidates:
+            if word == first_word or word.lower() in STOPWORDS:
+                continue
+            tokens = lexical_tokens(word)
+            if tokens and not all(self.index.lexical.knows(t) for t in tokens):
+                unknown.append(word)
+        return unknown
+
+    def context(self, chunk_id: str, chars: int = 800) -> tuple[str, str, str]:
+        """The text before and after a chunk in its cleaned document, for 'surrounding text'."""
+        chunk = next((c for c in self.index.chunks if c.id == chunk_id), None)
+        if chunk is None:
+            raise KeyError(f"No passage with id {chunk_id!r} in the index.")
+        text = self.index.documents.get(chunk.document, chunk.text)
+        return text[max(0, chunk.start - chars): chunk.start], text[chunk.start: chunk.end], text[chunk.end: chunk.end + chars]
+
+    def chapters(self) -> list[str]:
+        """Chapter titles in document order, for the section filter."""
+        return list(self._chapter_list)
+
+    def framework(self) -> dict[str, list[tuple[str, str, str]]]:
+        """The eight dimensions, four dilemmas and the options, each with a one-line summary."""
+        sections = list(dict.fromkeys(c.section for c in self.index.chunks if c.kind == "body" and not c.summary))
+
+        def first_sentence(section: str) -> str:
+            chunk = next(c for c in self.index.chunks if c.section == section and c.kind == "body")
+            a, b = chunk.sentences[0] if chunk.sentences else (0, len(chunk.text))
+            return chunk.text[a:b]
+
+        dimensions = [s for s in sections if re.match(r"^(V|VI|VII|VIII|IX|X|XI|XII)\.\s", s) and " > " not in s]
+        dilemmas = [s for s in sections if "Strategic Policy Dilemmas > " in s]
+        options = [s for s in sections if s.startswith("XIV.") and " > " in s]
+        return {
+            "dimensions": [(s, first_sentence(s), f"What does the report find on {s.split('. ', 1)[1].lower()}?") for s in dimensions],
+            "dilemmas": [(s.split(" > ")[-1], first_sentence(s), f"What does the report say about the dilemma: {s.split(' > ')[-1]}") for s in dilemmas],
+            "options": [(s.split(" > ")[-1], first_sentence(s), f"What does the report say about the option '{s.split(' > ')[-1]}'?") for s in options],
+        }
+
+
+def _load_aliases(documents_dir: Path, manifest: dict) -> dict[str, dict]:
+    """Section aliases from each document's outline file (e.g. 'option 2b')."""
+    aliases = {}
+    for doc in manifest.get("documents", []):
+        path = Path(documents_dir) / f"{doc['id']}.outline.json"
+        if path.exists():
+            aliases[doc["id"]] = json.loads(path.read_text(encoding="utf-8")).get("aliases", {})
+    return aliases
