@@ -3,6 +3,7 @@ markers and verbatim citations, or abstain when the report does not answer the q
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -68,19 +69,23 @@ class ScoredSentence:
 
 
 def score_sentences(question: str, query_vector: np.ndarray, hits: list[Hit], chunks: list[Chunk],
-                    sentence_vectors: np.ndarray, offsets: np.ndarray, passages: int) -> list[ScoredSentence]:
-    """Score every sentence of the top passages against the question."""
+                    sentence_vectors: np.ndarray, offsets: np.ndarray, settings: Settings) -> list[ScoredSentence]:
+    """Score every sentence of the top passages: meaning (embedding similarity), shared
+    words, and a small prior for the better-ranked passage."""
     query = set(lexical_tokens(question))
     scored = []
-    for hit in hits[:passages]:
+    for hit in hits[: settings.answer_passages]:
         chunk = chunks[hit.position]
+        if chunk.kind == "footnote" and not settings.answer_from_footnotes:
+            continue  # a source reference is shown among the passages, not quoted as the answer
         for k, (a, b) in enumerate(chunk.sentences):
             text = chunk.text[a:b]
             similarity = float(sentence_vectors[offsets[hit.position] + k] @ query_vector)
             words = set(lexical_tokens(text))
             overlap = len(query & words) / len(query) if query else 0.0
-            prior = 0.04 * (1.0 / hit.rank)
-            scored.append(ScoredSentence(hit, k, a, b, text, 0.7 * similarity + 0.3 * overlap + prior, similarity, overlap))
+            score = (settings.sentence_similarity_weight * similarity + settings.sentence_overlap_weight * overlap
+                     + settings.sentence_rank_prior / hit.rank)
+            scored.append(ScoredSentence(hit, k, a, b, text, score, similarity, overlap))
     return scored
 
 
@@ -165,13 +170,43 @@ def verify_citation(citation: Citation, chunk: Chunk, sentences: list[str]) -> b
     return citation.quote in chunk.text and all(s in citation.quote for s in sentences)
 
 
-def abstention_score(scored: list[ScoredSentence], hits: list[Hit], unknown_terms: list[str]) -> float:
-    """Confidence that the passages answer the question (higher is better)."""
-    if not scored or not hits:
-        return -1.0
-    best = max(scored, key=lambda s: s.score)
-    penalty = 0.15 * len(unknown_terms)
-    return best.similarity + 0.5 * best.overlap - penalty
+ABSTENTION_FEATURES = ("best_similarity", "best_overlap", "top_passage_score", "unknown_words",
+                       "missing_number", "names_not_in_passages")
+COMMON_NAMES = {"minusma", "mali", "malian", "malians", "un", "the", "what", "which", "who", "how", "why", "when",
+                "does", "did", "is", "are", "was", "were", "epon", "mission", "report", "according", "in", "is"}
+FACTOID = re.compile(r"^\s*(?:how many|how much|what (?:share|percentage|proportion|number)|when|in which year|which year)\b", re.I)
+
+
+def question_names(question: str) -> list[str]:
+    """Names, acronyms and numbers in a question (not its first word, not the report's own name)."""
+    words = re.findall(r"[\w’'-]+", question)
+    return [w for k, w in enumerate(words)
+            if k > 0 and (w[:1].isupper() or w[:1].isdigit()) and w.lower() not in COMMON_NAMES]
+
+
+def abstention_features(question: str, scored: list[ScoredSentence], hits: list[Hit], unknown_names: int,
+                        unknown_words: float) -> dict[str, float]:
+    """The evidence that the passages answer the question, as numbers a linear model weighs."""
+    best = max(scored, key=lambda s: s.score) if scored else None
+    top = sorted(scored, key=lambda s: -s.score)[:3]
+    wants_number = bool(FACTOID.match(question))
+    has_number = any(re.search(r"\d", s.text) for s in top)
+    return {
+        "best_similarity": best.similarity if best else 0.0,
+        "best_overlap": best.overlap if best else 0.0,
+        "top_passage_score": hits[0].score if hits else 0.0,
+        "unknown_names": float(unknown_names),
+        "unknown_words": unknown_words,
+        "missing_number": float(wants_number and not has_number),
+        "names_not_in_passages": float(sum(name.lower() not in " ".join(h.text for h in hits[:3]).lower()
+                                           for name in question_names(question))),
+    }
+
+
+def answer_confidence(features: dict[str, float], weights: tuple[float, ...], bias: float) -> float:
+    """Logistic confidence that the report answers the question (weights fitted on the dev split)."""
+    z = bias + sum(w * features[name] for w, name in zip(weights, ABSTENTION_FEATURES))
+    return 1.0 / (1.0 + math.exp(-z))
 
 
 def abstained_answer(question: str, hits: list[Hit], reason: str | None = None) -> tuple[str, list[Citation]]:

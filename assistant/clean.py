@@ -157,7 +157,8 @@ def _mark_footnotes(lines: list[_Line]) -> None:
             continue
         match = FOOTNOTE_START.match(line.text)
         number = int(match.group(1)) if match else None
-        if number is not None and expected <= number <= expected + 2 and _looks_like_note(line.text):
+        # Numbers run in order; a few footnotes may be missing from the extraction.
+        if number is not None and expected <= number <= expected + 10 and _looks_like_note(line.text):
             current, expected = number, number + 1
             line.kind, line.note = "note", number
             line.text = line.text[match.end():]
@@ -182,8 +183,9 @@ def _mark_residue(lines: list[_Line]) -> None:
         tokens = line.text.split()
         numeric = sum(1 for t in tokens if NUMERIC_TOKEN.match(t)) / len(tokens)
         words = sum(1 for t in tokens if re.search(r"[A-Za-z]{2}", t) and not NUMERIC_TOKEN.match(t))
-        # "SCR 2164 (June 2014)" is a table cell worth keeping; "Chad 5,59 2,3" is not.
-        if "\t" in line.text or numeric >= 0.6 or (numeric >= 0.5 and words == 0):
+        has_lower_word = any(re.fullmatch(r"[a-z]{3,}[.,;:]?", t) for t in tokens)
+        # "SCR 2164 (June 2014)" and "May 2018 and May 2019." are text; "Chad 5,59 2,3" is not.
+        if "\t" in line.text or (numeric >= 0.5 and not has_lower_word and (words <= 1 or numeric >= 0.75)):
             line.kind = "drop"
 
 
@@ -327,7 +329,9 @@ def _drop_figure_labels(blocks: list[Block]) -> list[Block]:
     return [b for b in kept if not _is_acronym_residue(b)]
 
 
-MARKER = re.compile(r"(?<=[a-z\.,;:’”\"\)])(\d{1,3})(?=[\s,.;:)]|$)")
+# A footnote number glued after a word ("crisis.2", "groups,77") or a year ("2016.195"),
+# never inside a number such as "15,201".
+MARKER = re.compile(r"((?:[a-z]|(?<!\d)\d{4}(?=[.,;:’”\"\)]))[.,;:’”\"\)]{0,2})(\d{1,3})(?=[\s,.;:)]|$)")
 
 
 def _strip_footnote_markers(blocks: list[Block]):
@@ -337,11 +341,11 @@ def _strip_footnote_markers(blocks: list[Block]):
     for index, block in enumerate(blocks):
         def strip(match: re.Match) -> str:
             nonlocal last
-            number = int(match.group(1))
-            if last < number <= last + 6:
+            number = int(match.group(2))
+            if last < number <= last + 15:
                 last = number
                 marker_block[number] = index
-                return ""
+                return match.group(1)
             return match.group(0)
 
         cleaned.append(Block(MARKER.sub(strip, block.text), block.page, block.kind))

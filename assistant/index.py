@@ -73,13 +73,22 @@ class LoadedIndex:
 ProgressCallback = Callable[[BuildProgress], None]
 
 
-def pipeline_hash() -> str:
-    """Checksum of the code that shapes the index."""
+def _hash_pipeline_sources() -> str:
     digest = hashlib.sha256()
     here = Path(__file__).parent
     for name in PIPELINE_MODULES:
         digest.update((here / name).read_bytes())
     return digest.hexdigest()[:16]
+
+
+# Taken when this module is imported (after the stages it imports), so that it describes the
+# code this process runs even if the files change on disk while it runs.
+_PIPELINE_HASH = _hash_pipeline_sources()
+
+
+def pipeline_hash() -> str:
+    """Checksum of the code that shapes the index."""
+    return _PIPELINE_HASH
 
 
 def source_checksums(documents_dir: Path) -> dict[str, str]:

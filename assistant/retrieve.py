@@ -4,6 +4,7 @@ acronym expansion, reciprocal-rank fusion and collapsing of duplicate passages."
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,7 +14,8 @@ from .config import Settings
 from .index import LoadedIndex
 from .lexical import lexical_tokens
 
-ACRONYM_IN_PARENS = re.compile(r"((?:[A-Z][\w’'\-]*|of|for|the|and|in|de|du|des|la|le|et|pour|on)(?:\s+(?:[A-Z][\w’'\-]*|of|for|the|and|in|de|du|des|la|le|et|pour|on)){0,9})\s*\(\s*([A-Z][A-Za-z0-9\-]{1,9})\s*\)")
+ACRONYM_IN_PARENS = re.compile(r"\(\s*([A-Z][A-Za-z0-9\-]{1,9})\s*\)")
+FUNCTION_WORDS = {"of", "for", "the", "and", "in", "on", "de", "du", "des", "la", "le", "et", "pour", "to", "a"}
 
 
 @dataclass(frozen=True)
@@ -33,20 +35,38 @@ class Hit:
         return {k: getattr(self, k) for k in ("rank", "chunk_id", "document", "section", "page", "score", "text")}
 
 
+def _initials(words: list[str]) -> Counter:
+    """Initials of the content words, hyphenated words counting each part."""
+    parts = [p for w in words if w.lower() not in FUNCTION_WORDS for p in w.split("-") if p]
+    return Counter(p[0].lower() for p in parts)
+
+
 def find_acronyms(texts: list[str]) -> dict[str, str]:
-    """Acronyms the report spells out once, e.g. 'Forces Armées Maliennes (FAMA)'."""
+    """Acronyms the report spells out once, e.g. 'Forces Armées Maliennes (FAMA)',
+    'protection of civilians (PoC)', 'National Movement for the Liberation of Azawad (MNLA)':
+    the shortest run of words before the brackets whose initials hold the acronym's letters."""
     found: dict[str, str] = {}
     for text in texts:
         for match in ACRONYM_IN_PARENS.finditer(text):
-            words, acronym = match.group(1).split(), match.group(2)
-            letters = re.sub(r"[^A-Z]", "", acronym.upper())
-            for k in range(1, len(words) + 1):
+            acronym = match.group(1)
+            if acronym in found:
+                continue
+            stem = acronym[:-1] if acronym.endswith("s") and acronym[:-1].isupper() else acronym  # "TCCs"
+            letters = Counter(re.sub(r"[^a-z]", "", stem.lower()))
+            words = re.findall(r"[\w’'-]+", text[max(0, match.start() - 150): match.start()])
+            options = []
+            for k in range(1, min(len(words), 2 * sum(letters.values()) + 4) + 1):
                 candidate = words[-k:]
-                initials = "".join(w[0] for w in candidate if w[0].isupper())
-                if candidate[0][0].isupper() and initials.upper().startswith(letters[:2]) and len(initials) >= min(len(letters), 2):
-                    if len(initials) >= len(letters) - 1 or k == len(words):
-                        found.setdefault(acronym, " ".join(candidate))
-                        break
+                if candidate[0].lower() in FUNCTION_WORDS:
+                    continue
+                initials = _initials(candidate)
+                every_initial = {p[0].lower() for w in candidate for p in w.split("-") if p}
+                if set(letters) <= every_initial and abs(sum(initials.values()) - sum(letters.values())) <= 2:
+                    # Prefer: the first word gives the first letter; as many words as letters; short.
+                    options.append((candidate[0][0].lower() != stem[0].lower(),
+                                    abs(sum(initials.values()) - sum(letters.values())), k, " ".join(candidate)))
+            if options:
+                found[acronym] = min(options)[3]
     return found
 
 
@@ -81,7 +101,9 @@ class Retriever:
         self.acronyms = find_acronyms([c.text for c in self.chunks])
         self._shingles = [_shingles(c.text) for c in self.chunks]
         self._twins = self._summary_twins()
-        self._section_tokens = [set(lexical_tokens(c.section.replace(" > ", " "))) for c in self.chunks]
+        # The leaf title, without numbering ("b) Focus on the Centre" -> focus, centre).
+        self._title_tokens = [set(lexical_tokens(re.sub(r"^(?:[IVX]+\.|\d+\.|[a-h]\))\s*", "", c.section.split(" > ")[-1])))
+                              for c in self.chunks]
 
     def _summary_twins(self) -> dict[int, int]:
         """For each summary chunk, the body chunk that says the same at more length."""
@@ -106,6 +128,8 @@ class Retriever:
         if settings.mode in ("hybrid", "dense"):
             vector = query_vector if query_vector is not None else self.embedder.queries([expanded])[0]
             lists.append((settings.weight_dense, self._dense_scores(vector)))
+        if settings.mode == "hybrid" and settings.weight_sentences > 0:
+            lists.append((settings.weight_sentences, self._sentence_scores(vector)))
         if settings.mode in ("hybrid", "bm25"):
             lists.append((settings.weight_bm25, self.index.lexical.scores(expanded)))
         if settings.mode == "hybrid" and settings.weight_section > 0:
@@ -124,24 +148,28 @@ class Retriever:
         dense[ids[0]] = scores[0]
         return dense
 
+    def _sentence_scores(self, vector: np.ndarray) -> np.ndarray:
+        """Each chunk scored by its best-matching sentence: precise questions match one sentence
+        better than they match a whole passage."""
+        similarities = self.index.sentence_vectors @ vector
+        return np.maximum.reduceat(similarities, self.index.sentence_offsets).astype(np.float32)
+
     def dense_similarities(self, vector: np.ndarray) -> np.ndarray:
         """Cosine similarity of every chunk to a query vector."""
         return self._dense_scores(vector)
 
     def _section_scores(self, question: str) -> np.ndarray:
-        """How well the question names a chunk's section (title words and outline aliases)."""
+        """How exactly the question names a chunk's section: an outline alias ('option 2b',
+        'the second dilemma') or most of a section title's words."""
         query = set(lexical_tokens(question))
-        scores = np.zeros(len(self.chunks), dtype=np.float32)
-        if not query:
-            return scores
-        for i, tokens in enumerate(self._section_tokens):
-            if tokens:
-                scores[i] = len(query & tokens) / len(query)
         lowered = question.lower()
+        scores = np.zeros(len(self.chunks), dtype=np.float32)
         for i, chunk in enumerate(self.chunks):
-            for alias in self._aliases_of(chunk):
-                if re.search(rf"\b{re.escape(alias.lower())}\b", lowered):
-                    scores[i] += 1.0
+            if any(re.search(rf"\b{re.escape(alias.lower())}\b", lowered) for alias in self._aliases_of(chunk)):
+                scores[i] += 1.0
+            title = self._title_tokens[i]
+            if len(title) >= 2 and len(query & title) / len(title) >= 0.6:
+                scores[i] += len(query & title) / len(title)
         return scores
 
     def _aliases_of(self, chunk: Chunk) -> list[str]:

@@ -6,8 +6,8 @@ import json
 import re
 from pathlib import Path
 
-from .answer import (Answer, abstained_answer, abstention_score, compose, score_sentences,
-                     select_sentences)
+from .answer import (Answer, abstained_answer, abstention_features, answer_confidence, compose,
+                     score_sentences, select_sentences)
 from .config import Settings, offline_environment, validated
 from .conversation import Conversation
 from .embed import load_embedder
@@ -39,6 +39,7 @@ class Assistant:
         self.settings = settings
         self.retriever = retriever
         self.index = retriever.index
+        self._corpus_lower = "\n".join(self.index.documents.values()).lower()
         self._chapter_list = list(dict.fromkeys(c.section.split(" > ")[0] for c in self.index.chunks if c.kind == "body"))
 
     @classmethod
@@ -66,10 +67,11 @@ class Assistant:
         vector = self.retriever.query_vector(resolved)
         hits = self.retriever.search(resolved, settings, vector)
         scored = score_sentences(resolved, vector, hits, self.index.chunks, self.index.sentence_vectors,
-                                 self.index.sentence_offsets, settings.answer_passages)
-        unknown = self.unknown_terms(resolved)
-        confidence = abstention_score(scored, hits, unknown)
-        if confidence < settings.abstain_threshold or not hits:
+                                 self.index.sentence_offsets, settings)
+        features = self.abstention_features(resolved, scored, hits)
+        confidence = answer_confidence(features, settings.abstain_weights, settings.abstain_bias)
+        # A name or year that occurs nowhere in the documents cannot be answered from them.
+        if confidence < settings.abstain_threshold or features["unknown_names"] > 0 or not hits:
             text, citations = abstained_answer(resolved, hits)
             return Answer(question, text, True, tuple(citations), tuple(hits), resolved, question_id, confidence)
         chosen = select_sentences(resolved, scored, settings)
@@ -79,17 +81,23 @@ class Assistant:
             return Answer(question, text, True, (), tuple(hits), resolved, question_id, confidence)
         return Answer(question, text, False, tuple(citations), tuple(hits), resolved, question_id, confidence)
 
+    def abstention_features(self, question: str, scored, hits) -> dict[str, float]:
+        """Features of the abstention model for one question (see answer.ABSTENTION_FEATURES)."""
+        words = [w for w in re.findall(r"[a-z]{4,}", question.lower()) if w not in STOPWORDS]
+        unknown_share = (sum(not all(self.index.lexical.knows(t) for t in lexical_tokens(w)) for w in words)
+                         / len(words)) if words else 0.0
+        return abstention_features(question, scored, hits, len(self.unknown_terms(question)), unknown_share)
+
     def unknown_terms(self, question: str) -> list[str]:
-        """Names, years and numbers in the question that occur nowhere in the documents."""
-        candidates = re.findall(r"\b(?:[A-Z][\w’'-]+|\d{4}|\d+(?:[.,]\d+)?)\b", question)
-        first_word = question.split()[0] if question.split() else ""
+        """Names (runs of capitalised words), years and numbers in the question that occur
+        nowhere in the documents: 'Central African Republic', 'Wagner', '2021'."""
+        corpus = self._corpus_lower
         unknown = []
-        for word in candidates:
-            if word == first_word or word.lower() in STOPWORDS:
-                continue
-            tokens = lexical_tokens(word)
-            if tokens and not all(self.index.lexical.knows(t) for t in tokens):
-                unknown.append(word)
+        for name in name_phrases(question):
+            words = [w for w in re.split(r"[\s-]+", name) if w]
+            known_words = all(all(self.index.lexical.knows(t) for t in lexical_tokens(w)) for w in words)
+            if not known_words or (" " in name and name.lower() not in corpus):
+                unknown.append(name)
         return unknown
 
     def context(self, chunk_id: str, chars: int = 800) -> tuple[str, str, str]:
@@ -121,6 +129,18 @@ class Assistant:
             "dilemmas": [(s.split(" > ")[-1], first_sentence(s), f"What does the report say about the dilemma: {s.split(' > ')[-1]}") for s in dilemmas],
             "options": [(s.split(" > ")[-1], first_sentence(s), f"What does the report say about the option '{s.split(' > ')[-1]}'?") for s in options],
         }
+
+
+NAME_WORD = r"(?:[A-Z][\w’'-]*|\d{4})"
+NAME_PHRASE = re.compile(rf"{NAME_WORD}(?:\s+(?:of\s+the\s+|of\s+|de\s+)?{NAME_WORD})*")
+
+
+def name_phrases(question: str) -> list[str]:
+    """Runs of capitalised words and years, without the question's first word."""
+    first = re.match(r"\s*\S+", question)
+    body = question[first.end():] if first else question
+    phrases = [p.strip() for m in NAME_PHRASE.finditer(body) for p in re.split(r"[’']s\b", m.group(0))]
+    return [p for p in phrases if p and p.lower() not in STOPWORDS]
 
 
 def _load_aliases(documents_dir: Path, manifest: dict) -> dict[str, dict]:

@@ -1,0 +1,35 @@
+"""Follow-up questions resolved against earlier turns, in real multi-turn conversations."""
+
+from __future__ import annotations
+
+from assistant.conversation import Conversation, is_follow_up
+
+
+def test_follow_up_detection():
+    assert is_follow_up("And what about the Centre?")
+    assert is_follow_up("Why was it not chosen?")
+    assert not is_follow_up("What does the report say about Kidal?")
+
+
+def test_what_about_replaces_the_topic(assistant):
+    conversation = Conversation()
+    first = assistant.ask("What does the report say about the focus on the North?", conversation)
+    conversation.add(first)
+    second = assistant.ask("And what about the Centre?", conversation)
+    assert second.resolved_question == "What does the report say about the Centre?"
+    assert any("Centre" in h.section or "Centre" in h.text for h in second.passages[:3])
+
+
+def test_pronoun_follow_up_keeps_the_subject(assistant):
+    conversation = Conversation()
+    conversation.add(assistant.ask("What does option 2d propose?", conversation))
+    answer = assistant.ask("Why was it not chosen?", conversation)
+    assert "2d" in answer.resolved_question
+    assert any("d) Expansion" in h.section for h in answer.passages[:3]), [h.section for h in answer.passages[:3]]
+
+
+def test_a_new_topic_is_not_rewritten(assistant):
+    conversation = Conversation()
+    conversation.add(assistant.ask("What does the report say about Kidal?", conversation))
+    question = "How many interviews did the research team conduct?"
+    assert assistant.ask(question, conversation).resolved_question == question

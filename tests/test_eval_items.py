@@ -1,0 +1,85 @@
+"""The evaluation set itself: well-formed, grounded in the report, and covering it."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from assistant.clean import covered_fraction
+from assistant.config import PROJECT_ROOT
+from assistant.evaluate import is_relevant, load_items
+from assistant.text import eval_tokens
+from tests.conftest import REPORT
+
+ITEMS = load_items(PROJECT_ROOT / "eval")
+REPORT_TEXT = REPORT.read_text(encoding="utf-8")
+REPORT_TOKENS = eval_tokens(REPORT_TEXT)
+KEYS = {"id", "question", "category", "answer", "keywords", "evidence"}
+
+
+def test_files_hold_only_contract_items():
+    for path in sorted((PROJECT_ROOT / "eval").glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            assert KEYS <= set(record) <= KEYS | {"topic"}, record.get("id")
+
+
+def test_sizes_and_splits():
+    answerable = [i for i in ITEMS if i.answerable]
+    assert len(answerable) >= 150 and len(ITEMS) - len(answerable) >= 30
+    assert {i.split for i in ITEMS} == {"dev", "test"}
+    assert len({i.id for i in ITEMS}) == len(ITEMS)
+
+
+def test_no_duplicate_questions():
+    normalised = Counter(" ".join(eval_tokens(i.question)) for i in ITEMS)
+    assert [q for q, n in normalised.items() if n > 1] == []
+
+
+@pytest.mark.parametrize("item", [i for i in ITEMS if i.answerable], ids=lambda i: i.id)
+def test_evidence_occurs_in_the_report(item):
+    assert item.evidence, "an answerable item needs evidence"
+    for quote in item.evidence:
+        assert 12 <= len(quote.split()) <= 40, quote
+        assert is_relevant(REPORT_TEXT, [quote]), quote
+        # Verbatim but for footnote numbers, which the quotes leave out.
+        assert covered_fraction(eval_tokens(quote), REPORT_TOKENS) >= 0.9, quote
+    quote_tokens = " " + " ".join(t for q in item.evidence for t in eval_tokens(q) + ["|"]) + " "
+    for keyword in item.keywords:
+        assert " " + " ".join(eval_tokens(keyword)) + " " in quote_tokens, keyword
+
+
+def test_unanswerable_items_have_no_evidence():
+    for item in ITEMS:
+        if not item.answerable:
+            assert item.evidence == () and item.keywords == ()
+
+
+def test_coverage_of_the_report():
+    categories = Counter(i.category for i in ITEMS)
+    for dimension in ("protection-stabilisation", "people-centred", "legitimacy-credibility", "political-primacy",
+                      "ownership", "wps", "international-support", "coherence-partnerships"):
+        assert categories[dimension] >= 6, dimension
+    topics = Counter(json.loads(line).get("topic") for path in (PROJECT_ROOT / "eval").glob("*.jsonl")
+                     for line in path.read_text(encoding="utf-8").splitlines())
+    for topic in ("dilemma-1", "dilemma-2", "dilemma-3", "dilemma-4", "option-1", "option-2a", "option-2b",
+                  "option-2c", "option-2d", "option-3"):
+        assert topics[topic] >= 2, topic
+    for category in ("mandate", "methodology", "numbers", "actors-acronyms", "study", "findings", "context"):
+        assert categories[category] >= 4, category
+
+
+def test_a_third_are_paraphrased():
+    """At least a third of the questions share few content words with their evidence."""
+    stop = set("what which does report about mission minusma when many much there their have with from that "
+               "this were been according study".split())
+    paraphrased = 0
+    answerable = [i for i in ITEMS if i.answerable]
+    for item in answerable:
+        words = {t for t in eval_tokens(item.question) if len(t) >= 4 and t not in stop}
+        evidence = set(t for q in item.evidence for t in eval_tokens(q))
+        if words and len(words & evidence) / len(words) <= 0.34:
+            paraphrased += 1
+    assert paraphrased * 3 >= len(answerable)
