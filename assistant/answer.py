@@ -73,6 +73,7 @@ def score_sentences(question: str, query_vector: np.ndarray, hits: list[Hit], ch
     """Score every sentence of the top passages: meaning (embedding similarity), shared
     words, and a small prior for the better-ranked passage."""
     query = set(lexical_tokens(question))
+    term = defined_term(question)
     scored = []
     for hit in hits[: settings.answer_passages]:
         chunk = chunks[hit.position]
@@ -84,9 +85,28 @@ def score_sentences(question: str, query_vector: np.ndarray, hits: list[Hit], ch
             words = set(lexical_tokens(text))
             overlap = len(query & words) / len(query) if query else 0.0
             score = (settings.sentence_similarity_weight * similarity + settings.sentence_overlap_weight * overlap
-                     + settings.sentence_rank_prior / hit.rank)
+                     + settings.sentence_rank_prior / hit.rank + definition_bonus(term, text, settings))
             scored.append(ScoredSentence(hit, k, a, b, text, score, similarity, overlap))
     return scored
+
+
+DEFINITION = re.compile(r"^\s*(?:(?:what|who)\s+(?:is|are|was|were)\s+(?:the\s+|an?\s+)?(?P<term>[^?]{2,60}?)"
+                        r"|what\s+does\s+(?P<acronym>[^?]{2,20}?)\s+stand\s+for)\s*\??\s*$", re.I)
+
+
+def defined_term(question: str) -> str | None:
+    """The term of a definition question: 'What is FAMA?' -> 'FAMA'."""
+    match = DEFINITION.match(question)
+    return (match.group("term") or match.group("acronym")).strip() if match else None
+
+
+def definition_bonus(term: str | None, sentence: str, settings: Settings) -> float:
+    """Prefer the sentence that spells the term out ('Forces Armées Maliennes (FAMA)') or names it."""
+    if not term:
+        return 0.0
+    if re.search(rf"\(\s*{re.escape(term)}\s*\)", sentence):
+        return settings.definition_bonus
+    return settings.definition_bonus / 3 if term.lower() in sentence.lower() else 0.0
 
 
 def _near_duplicate(a: str, b: str) -> bool:
@@ -171,7 +191,8 @@ def verify_citation(citation: Citation, chunk: Chunk, sentences: list[str]) -> b
 
 
 ABSTENTION_FEATURES = ("best_similarity", "best_overlap", "top_passage_score", "unknown_words",
-                       "missing_number", "names_not_in_passages")
+                       "missing_number", "names_not_in_passages", "missing_counted_thing")
+HOW_MANY = re.compile(r"\bhow\s+(?:many|much)\s+(?:of\s+the\s+)?([\w-]+)", re.I)
 COMMON_NAMES = {"minusma", "mali", "malian", "malians", "un", "the", "what", "which", "who", "how", "why", "when",
                 "does", "did", "is", "are", "was", "were", "epon", "mission", "report", "according", "in", "is"}
 FACTOID = re.compile(r"^\s*(?:how many|how much|what (?:share|percentage|proportion|number)|when|in which year|which year)\b", re.I)
@@ -200,7 +221,17 @@ def abstention_features(question: str, scored: list[ScoredSentence], hits: list[
         "missing_number": float(wants_number and not has_number),
         "names_not_in_passages": float(sum(name.lower() not in " ".join(h.text for h in hits[:3]).lower()
                                            for name in question_names(question))),
+        "missing_counted_thing": float(_counted_thing_missing(question, top)),
     }
+
+
+def _counted_thing_missing(question: str, sentences: list[ScoredSentence]) -> bool:
+    """'How many schools ...?' wants a sentence with a number and the word 'schools'."""
+    match = HOW_MANY.search(question)
+    if not match:
+        return False
+    thing = set(lexical_tokens(match.group(1)))
+    return not any(re.search(r"\d", s.text) and thing & set(lexical_tokens(s.text)) for s in sentences)
 
 
 def answer_confidence(features: dict[str, float], weights: tuple[float, ...], bias: float) -> float:

@@ -55,11 +55,12 @@ class Settings:
     sentence_overlap_weight: float = 0.3
     sentence_rank_prior: float = 0.04
     answer_from_footnotes: bool = False
+    definition_bonus: float = 0.3
     # Logistic abstention model over answer.ABSTENTION_FEATURES, fitted on the dev split by
     # eval/fit_abstention.py; abstain when the confidence is below the threshold.
-    abstain_weights: tuple[float, ...] = (3.092, 0.776, 1.659, -1.124, -1.609, -0.514)
-    abstain_bias: float = -3.994
-    abstain_threshold: float = 0.317
+    abstain_weights: tuple[float, ...] = (-0.772, 0.163, 1.931, -1.146, -1.98, -0.738, -1.91)
+    abstain_bias: float = -0.102
+    abstain_threshold: float = 0.389
 
     # Input limits.
     max_question_chars: int = 2000
