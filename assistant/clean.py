@@ -181,11 +181,14 @@ def _mark_residue(lines: list[_Line]) -> None:
             line.kind = "blank"
             continue
         tokens = line.text.split()
-        numeric = sum(1 for t in tokens if NUMERIC_TOKEN.match(t)) / len(tokens)
+        numbers = sum(1 for t in tokens if NUMERIC_TOKEN.match(t))
+        numeric = numbers / len(tokens)
         words = sum(1 for t in tokens if re.search(r"[A-Za-z]{2}", t) and not NUMERIC_TOKEN.match(t))
         has_lower_word = any(re.fullmatch(r"[a-z]{3,}[.,;:]?", t) for t in tokens)
-        # "SCR 2164 (June 2014)" and "May 2018 and May 2019." are text; "Chad 5,59 2,3" is not.
-        if "\t" in line.text or (numeric >= 0.5 and not has_lower_word and (words <= 1 or numeric >= 0.75)):
+        # "SCR 2423", "(June 2018)" and "May 2018 and May 2019." are text; "Chad 5,59 2,3",
+        # "Jul 2013 0" and a lone axis label "500" are not.
+        if "\t" in line.text or numeric == 1.0 or (numbers >= 2 and numeric >= 0.5 and not has_lower_word
+                                                     and (words <= 1 or numeric >= 0.75)):
             line.kind = "drop"
 
 

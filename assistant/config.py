@@ -58,9 +58,9 @@ class Settings:
     definition_bonus: float = 0.3
     # Logistic abstention model over answer.ABSTENTION_FEATURES, fitted on the dev split by
     # eval/fit_abstention.py; abstain when the confidence is below the threshold.
-    abstain_weights: tuple[float, ...] = (-0.772, 0.163, 1.931, -1.146, -1.98, -0.738, -1.91)
-    abstain_bias: float = -0.102
-    abstain_threshold: float = 0.389
+    abstain_weights: tuple[float, ...] = (1.077, 0.386, 2.223, -1.055, -1.941, -0.679, -1.915)
+    abstain_bias: float = -2.011
+    abstain_threshold: float = 0.37
 
     # Input limits.
     max_question_chars: int = 2000
