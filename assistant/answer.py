@@ -19,6 +19,9 @@ LIST_ITEM = re.compile(r"^(?:[•▪-]\s|\d{1,2}\.\s)")
 NOT_ADDRESSED = "The report does not address this question."
 
 
+FACTOID = re.compile(r"^\s*(?:how many|how much|what (?:share|percentage|proportion|number)|when|in which year|which year)\b", re.I)
+
+
 @dataclass(frozen=True)
 class Citation:
     """A numbered source: the passage and the exact text taken from it."""
@@ -74,6 +77,7 @@ def score_sentences(question: str, query_vector: np.ndarray, hits: list[Hit], ch
     words, and a small prior for the better-ranked passage."""
     query = set(lexical_tokens(question))
     term = defined_term(question)
+    wants_number = bool(FACTOID.match(question))
     scored = []
     for hit in hits[: settings.answer_passages]:
         chunk = chunks[hit.position]
@@ -85,7 +89,8 @@ def score_sentences(question: str, query_vector: np.ndarray, hits: list[Hit], ch
             words = set(lexical_tokens(text))
             overlap = len(query & words) / len(query) if query else 0.0
             score = (settings.sentence_similarity_weight * similarity + settings.sentence_overlap_weight * overlap
-                     + settings.sentence_rank_prior / hit.rank + definition_bonus(term, text, settings))
+                     + settings.sentence_rank_prior / hit.rank + definition_bonus(term, text, settings)
+                     + (settings.number_bonus if wants_number and re.search(r"\d", text) else 0.0))
             scored.append(ScoredSentence(hit, k, a, b, text, score, similarity, overlap))
     return scored
 
@@ -195,7 +200,6 @@ ABSTENTION_FEATURES = ("best_similarity", "best_overlap", "top_passage_score", "
 HOW_MANY = re.compile(r"\bhow\s+(?:many|much)\s+(?:of\s+the\s+)?([\w-]+)", re.I)
 COMMON_NAMES = {"minusma", "mali", "malian", "malians", "un", "the", "what", "which", "who", "how", "why", "when",
                 "does", "did", "is", "are", "was", "were", "epon", "mission", "report", "according", "in", "is"}
-FACTOID = re.compile(r"^\s*(?:how many|how much|what (?:share|percentage|proportion|number)|when|in which year|which year)\b", re.I)
 
 
 def question_names(question: str) -> list[str]:

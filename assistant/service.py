@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from pathlib import Path
 
@@ -11,13 +12,14 @@ from .answer import (Answer, abstained_answer, abstention_features, answer_confi
 from .config import Settings, offline_environment, validated
 from .conversation import Conversation
 from .embed import load_embedder
-from .errors import QuestionError
+from .errors import IndexCorruptError, QuestionError
 from .index import BuildProgress, ProgressCallback, ensure_index, load_index
 from .lexical import STOPWORDS, lexical_tokens
 from .retrieve import Retriever
 
 DEFAULT_CITATION = "EPON, *Assessing the Effectiveness of the United Nations Mission in Mali / MINUSMA* (NUPI, 2019)"
 __all__ = ["Assistant", "BuildProgress"]
+log = logging.getLogger(__name__)
 
 
 def single_threaded_blas() -> None:
@@ -58,7 +60,13 @@ class Assistant:
         single_threaded_blas()
         settings = validated(settings or Settings())
         ensure_index(settings, progress, force)
-        index = load_index(settings.index_dir)
+        try:
+            index = load_index(settings.index_dir)
+        except IndexCorruptError as error:
+            # A damaged index is rebuilt once from the documents rather than left broken.
+            log.warning("%s Rebuilding it.", error)
+            ensure_index(settings, progress, force=True)
+            index = load_index(settings.index_dir)
         index.outlines = _load_aliases(settings.documents_dir, index.manifest)
         return cls(settings, Retriever(index, load_embedder(settings.embedder)))
 

@@ -104,3 +104,13 @@ def test_real_report_counts(settings):
     assert manifest["counts"]["sections"] >= 60
     assert manifest["sources"]["epon-minusma-2019.txt"]
     assert shutil.disk_usage(settings.index_dir).free > 0
+
+
+def test_assistant_rebuilds_a_damaged_index(small_settings):
+    from assistant.service import Assistant
+
+    build_index(small_settings)
+    (small_settings.index_dir / "dense.faiss").write_bytes(b"garbage")
+    assistant = Assistant.load(small_settings)
+    answer = assistant.ask("When was the Mission deployed?")
+    assert answer.passages and "2013" in " ".join(p.text for p in answer.passages)
