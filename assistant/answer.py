@@ -69,6 +69,7 @@ class ScoredSentence:
     score: float
     similarity: float
     overlap: float
+    heading: bool = False  # the sub-heading that opens a section's first chunk
 
 
 def score_sentences(question: str, query_vector: np.ndarray, hits: list[Hit], chunks: list[Chunk],
@@ -91,7 +92,7 @@ def score_sentences(question: str, query_vector: np.ndarray, hits: list[Hit], ch
             score = (settings.sentence_similarity_weight * similarity + settings.sentence_overlap_weight * overlap
                      + settings.sentence_rank_prior / hit.rank + definition_bonus(term, text, settings)
                      + (settings.number_bonus if wants_number and re.search(r"\d", text) else 0.0))
-            scored.append(ScoredSentence(hit, k, a, b, text, score, similarity, overlap))
+            scored.append(ScoredSentence(hit, k, a, b, text, score, similarity, overlap, is_heading(chunk, k)))
     return scored
 
 
@@ -114,6 +115,39 @@ def definition_bonus(term: str | None, sentence: str, settings: Settings) -> flo
     return settings.definition_bonus / 3 if term.lower() in sentence.lower() else 0.0
 
 
+def is_heading(chunk: Chunk, k: int) -> bool:
+    """Whether sentence k of a chunk is the section heading it opens with."""
+    return k == 0 and chunk.opens_with_heading
+
+
+def outline_answer(question: str, hits: list[Hit], chunks: list[Chunk], aliases: dict[str, list[str]]) -> list[ScoredSentence]:
+    """For 'Which options does the report see?': the headings of the sub-sections of the
+    section the question names (by title word or outline alias), each cited to its passage."""
+    if not LIST_QUESTION.match(question):
+        return []
+    query = set(lexical_tokens(question))
+    sections = list(dict.fromkeys(c.section for c in chunks if c.kind == "body" and not c.summary))
+    best, best_overlap = None, 0
+    for parent in dict.fromkeys(s.rsplit(" > ", 1)[0] for s in sections if " > " in s):
+        title = parent.split(" > ")[-1]
+        words = set(lexical_tokens(re.sub(r"^(?:[IVX]+\.|\d+\.|[a-h]\))\s*", "", title)))
+        words |= {t for alias in aliases.get(title, []) for t in lexical_tokens(alias)}
+        overlap = len(query & words)
+        children = [s for s in sections if s.startswith(parent + " > ")]
+        if overlap > best_overlap and len(children) >= 2:
+            best, best_overlap = parent, overlap
+    if best is None or not any(h.section.startswith(best) for h in hits[:5]):
+        return []
+    items = []
+    for section in (s for s in sections if s.startswith(best + " > ")):
+        position, chunk = next((i, c) for i, c in enumerate(chunks) if c.section == section and c.kind == "body")
+        if is_heading(chunk, 0):
+            a, b = chunk.sentences[0]
+            hit = Hit(0, chunk.id, chunk.document, chunk.section, chunk.page, 0.0, chunk.text, position)
+            items.append(ScoredSentence(hit, 0, a, b, chunk.text[a:b], 1.0, 1.0, 1.0, True))
+    return items if len(items) >= 2 else []
+
+
 def _near_duplicate(a: str, b: str) -> bool:
     x, y = set(lexical_tokens(a)), set(lexical_tokens(b))
     return bool(x and y) and len(x & y) / len(x | y) >= 0.5
@@ -121,7 +155,7 @@ def _near_duplicate(a: str, b: str) -> bool:
 
 def select_sentences(question: str, scored: list[ScoredSentence], settings: Settings) -> list[ScoredSentence]:
     """The few best sentences (or a whole list, for a list question), in reading order."""
-    usable = [s for s in scored if len(s.text.split()) >= 4 or LIST_ITEM.match(s.text)]
+    usable = [s for s in scored if not s.heading and (len(s.text.split()) >= 4 or LIST_ITEM.match(s.text))]
     if not usable:
         return []
     ranked = sorted(usable, key=lambda s: -s.score)
@@ -178,10 +212,21 @@ def compose(question: str, chosen: list[ScoredSentence], chunks: list[Chunk]) ->
         if not verify_citation(citation, chunk, [s.text for s in group]):
             continue  # never show a quote that is not verbatim in its passage
         citations.append(citation)
-        texts = [s.text for s in group]
-        parts.append(" ".join(texts[:-1] + [_with_marker(texts[-1], n)]))
+        lines = [s.heading or bool(LIST_ITEM.match(s.text)) for s in group]
+        texts = [s.text for s in group[:-1]] + [_with_marker(group[-1].text, n)]
+        parts.append((_join(list(zip(texts, lines))), any(lines)))
     # Renumber in case a citation was dropped.
-    return _renumber(" ".join(parts), citations)
+    return _renumber(_join(parts), citations)
+
+
+def _join(pieces: list[tuple[str, bool]]) -> str:
+    """Sentences run on; list items and headings (flagged True) go on lines of their own."""
+    text, previous_line = "", False
+    for piece, as_line in pieces:
+        separator = "\n" if as_line or previous_line else " "
+        text = f"{text}{separator}{piece}" if text else piece
+        previous_line = as_line
+    return text
 
 
 def _renumber(text: str, citations: list[Citation]) -> tuple[str, list[Citation]]:

@@ -25,6 +25,17 @@ class Chunk:
     summary: bool  # from a chapter that restates the body (abstract, back cover)
     sentences: tuple[tuple[int, int], ...]  # sentence spans within `text`
 
+    @property
+    def opens_with_heading(self) -> bool:
+        """Whether the chunk starts with its section's heading (the section's first chunk)."""
+        return self.kind == "body" and self.text.startswith(self.section.split(" > ")[-1] + "\n\n")
+
+    def text_after_heading(self) -> str:
+        """The text without its opening heading: the heading already stands in the section path."""
+        if not self.opens_with_heading:
+            return self.text
+        return self.text[len(self.section.split(" > ")[-1]):].lstrip()
+
     def to_record(self) -> dict:
         """The chunks.jsonl line."""
         record = {k: getattr(self, k) for k in ("id", "document", "section", "page", "text", "paragraph",
@@ -53,8 +64,9 @@ def chunk_document(doc: StructuredDocument, target_words: int, max_words: int) -
     """Pack each section's paragraphs into chunks of about `target_words` words."""
     chunks: list[Chunk] = []
     for run in _section_runs([p for p in doc.paragraphs if p.kind != "footnote"]):
-        for group in _pack(_units(run, doc.text, max_words), target_words, max_words):
-            chunks.append(_make_chunk(doc, group, "body"))
+        for k, group in enumerate(_pack(_units(run, doc.text, max_words), target_words, max_words)):
+            heading_start = _heading_start(doc, run[0]) if k == 0 and run[0].ordinal == 1 else None
+            chunks.append(_make_chunk(doc, group, "body", heading_start))
     for note in (p for p in doc.paragraphs if p.kind == "footnote"):
         unit = _Unit((note,), note.start, note.end, word_count(note.text))
         chunks.append(_make_chunk(doc, [unit], "footnote"))
@@ -120,9 +132,20 @@ def _pack(units: list[_Unit], target_words: int, max_words: int) -> list[list[_U
     return groups
 
 
-def _make_chunk(doc: StructuredDocument, units: list[_Unit], kind: str) -> Chunk:
+def _heading_start(doc: StructuredDocument, first: Paragraph) -> int | None:
+    """Where the sub-heading printed just above a section's first paragraph begins, so the
+    section's first chunk opens with the heading the reader saw ("b) Focus on the Centre").
+    Chapter titles are left out: some are supplied by the outline, not printed in the text."""
+    if len(first.section) < 2:
+        return None
+    heading = first.section[-1]
+    start = first.start - 2 - len(heading)
+    return start if start >= 0 and doc.text[start: first.start] == heading + "\n\n" else None
+
+
+def _make_chunk(doc: StructuredDocument, units: list[_Unit], kind: str, heading_start: int | None = None) -> Chunk:
     first = units[0].paragraphs[0]
-    start, end = units[0].start, units[-1].end
+    start, end = units[0].start if heading_start is None else heading_start, units[-1].end
     text = doc.text[start:end]
     section = section_label(first.section)
     digest = hashlib.sha1(f"{doc.doc_id}|{section}|{text}".encode()).hexdigest()[:12]

@@ -136,7 +136,10 @@ def build_index(settings: Settings, progress: ProgressCallback | None = None) ->
     embedder = load_embedder(settings.embedder)
     chunk_vectors = _embed(embedder.passages, [embedding_text(c) for c in chunks], "embedding chunks", notify)
     sentences = [c.text[a:b] for c in chunks for a, b in c.sentences]
+    headings = np.array([c.opens_with_heading and k == 0 for c in chunks for k in range(len(c.sentences))])
     sentence_vectors = _embed(embedder.passages, sentences, "embedding sentences", notify)
+    # A heading is not evidence: a zero vector keeps it out of the best-sentence ranking.
+    sentence_vectors[headings] = 0.0
     aliases = {k: v for doc in structured for k, v in doc.aliases.items()}
     lexical = LexicalIndex.build([lexical_text(c, aliases) for c in chunks])
     pages = sum(len(s.pages) if s.kind == "pdf" else len({p.page for p in d.paragraphs if p.page}) or 1
@@ -167,7 +170,7 @@ def build_index(settings: Settings, progress: ProgressCallback | None = None) ->
 def embedding_text(chunk: Chunk) -> str:
     """What is embedded for a chunk: its closest headings give context the text lacks."""
     parts = chunk.section.split(" > ")[-2:]
-    return f"{' > '.join(parts)}\n{chunk.text}" if chunk.kind == "body" else chunk.text
+    return f"{' > '.join(parts)}\n{chunk.text_after_heading()}" if chunk.kind == "body" else chunk.text
 
 
 def _embed(encode, texts: list[str], stage: str, notify: ProgressCallback, batch: int = 32) -> np.ndarray:

@@ -36,7 +36,7 @@ def lexical_text(chunk: Chunk, aliases: dict[str, list[str]]) -> str:
     """What BM25 sees for a chunk: its section path, the aliases of its sections, its text."""
     titles = chunk.section.split(" > ")
     extra = [alias for title in titles for alias in aliases.get(title, [])]
-    return " ".join(titles + extra + [chunk.text])
+    return " ".join(titles + extra + [chunk.text_after_heading()])
 
 
 class LexicalIndex:

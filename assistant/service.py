@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from .answer import (Answer, abstained_answer, abstention_features, answer_confidence, compose,
-                     score_sentences, select_sentences)
+                     outline_answer, score_sentences, select_sentences)
 from .config import Settings, offline_environment, validated
 from .conversation import Conversation
 from .embed import load_embedder
@@ -49,6 +49,7 @@ class Assistant:
         self.settings = settings
         self.retriever = retriever
         self.index = retriever.index
+        self._aliases = {k: v for outline in self.index.outlines.values() for k, v in outline.items()}
         self._corpus_lower = "\n".join(self.index.documents.values()).lower()
         self._chapter_list = list(dict.fromkeys(c.section.split(" > ")[0] for c in self.index.chunks if c.kind == "body"))
 
@@ -91,7 +92,8 @@ class Assistant:
         if confidence < settings.abstain_threshold or features["unknown_names"] > 0 or not hits:
             text, citations = abstained_answer(resolved, hits)
             return Answer(question, text, True, tuple(citations), tuple(hits), resolved, question_id, confidence)
-        chosen = select_sentences(resolved, scored, settings)
+        chosen = (outline_answer(resolved, hits, self.index.chunks, self._aliases)
+                  or select_sentences(resolved, scored, settings))
         text, citations = compose(resolved, chosen, self.index.chunks)
         if not citations:
             text, citations = abstained_answer(resolved, hits)

@@ -115,3 +115,20 @@ def test_answer_json_shape(assistant):
         assert list(passage) == ["rank", "chunk_id", "document", "section", "page", "score", "text"]
         assert 0 <= passage["score"] <= 1
     assert re.search(r"\[\d\]", record["answer"]) or record["abstained"]
+
+
+def test_options_question_lists_every_option_with_its_own_citation(assistant):
+    answer = assistant.ask("Which options does it see for the Mission's future?")
+    lines = answer.answer.splitlines()
+    assert [line.split(" [")[0] for line in lines[:2]] == [
+        "1. Drawdown and possible continuation as a political mission",
+        "2. Continuation as a peacekeeping and stabilisation operation"]
+    assert any(line.startswith("b) Focus on the Centre") for line in lines)
+    assert lines[-1].startswith("3. Readjustment to a counter-terrorism mission")
+    assert len(answer.citations) == 7
+    assert all(c.section.endswith(c.quote) for c in answer.citations)
+
+
+def test_headings_are_not_quoted_as_ordinary_answers(assistant):
+    answer = assistant.ask("What does the report say about focusing on the Centre?")
+    assert not any(c.quote == c.section.split(" > ")[-1] for c in answer.citations)
