@@ -61,6 +61,8 @@ class Answer:
 
 @dataclass(frozen=True)
 class ScoredSentence:
+    """A sentence of a retrieved passage with its score against the question."""
+
     hit: Hit
     index: int  # sentence number within the chunk
     start: int
@@ -244,7 +246,7 @@ ABSTENTION_FEATURES = ("best_similarity", "best_overlap", "top_passage_score", "
                        "missing_number", "names_not_in_passages", "missing_counted_thing")
 HOW_MANY = re.compile(r"\bhow\s+(?:many|much)\s+(?:of\s+the\s+)?([\w-]+)", re.I)
 COMMON_NAMES = {"minusma", "mali", "malian", "malians", "un", "the", "what", "which", "who", "how", "why", "when",
-                "does", "did", "is", "are", "was", "were", "epon", "mission", "report", "according", "in", "is"}
+                "does", "did", "is", "are", "was", "were", "epon", "mission", "report", "according", "in"}
 
 
 def question_names(question: str) -> list[str]:
@@ -290,5 +292,6 @@ def answer_confidence(features: dict[str, float], weights: tuple[float, ...], bi
 
 
 def abstained_answer(question: str, hits: list[Hit], reason: str | None = None) -> tuple[str, list[Citation]]:
+    """The words of an abstention; the closest passages travel in Answer.passages."""
     text = NOT_ADDRESSED if reason is None else f"{NOT_ADDRESSED} {reason}"
     return text, []

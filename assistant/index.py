@@ -23,7 +23,7 @@ from .embed import load_embedder
 from .errors import IndexCorruptError, IndexMissingError
 from .ingest import document_files, file_sha256, read_folder
 from .lexical import LexicalIndex, lexical_text
-from .structure import StructuredDocument, structure_document
+from .structure import structure_document
 
 INDEX_FILES = ("manifest.json", "chunks.jsonl", "dense.faiss", "sentence_vectors.npy")
 # Source files whose logic shapes the index: a change to any of them makes the index stale.

@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from assistant.answer import Citation, compose, verify_citation
+from assistant.answer import Citation, verify_citation
 from assistant.errors import QuestionError
 from assistant.retrieve import expand_query, find_acronyms
 

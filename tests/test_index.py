@@ -10,7 +10,6 @@ import pytest
 from assistant.config import Settings
 from assistant.errors import IndexCorruptError, IndexMissingError, NoDocumentsError
 from assistant.index import build_index, load_index, staleness
-from tests.conftest import REPORT
 
 SMALL_TEXT = """ I. Introduction
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 
 from assistant.chunk import chunk_document
 from assistant.text import split_sentences
