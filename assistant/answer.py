@@ -164,6 +164,10 @@ def select_sentences(question: str, scored: list[ScoredSentence], settings: Sett
     listed = _list_answer(question, ranked, settings)
     if listed:
         return listed
+    if settings.same_passage_bonus:
+        # Neighbours of the best sentence tend to carry the rest of the answer.
+        best = ranked[0].hit.position
+        ranked = sorted(usable, key=lambda s: -(s.score + settings.same_passage_bonus * (s.hit.position == best)))
     chosen: list[ScoredSentence] = []
     for sentence in ranked:
         if len(chosen) == settings.max_answer_sentences:

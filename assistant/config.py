@@ -57,6 +57,7 @@ class Settings:
     answer_from_footnotes: bool = False
     definition_bonus: float = 0.3
     number_bonus: float = 0.1
+    same_passage_bonus: float = 0.05
     # Logistic abstention model over answer.ABSTENTION_FEATURES, fitted on the dev split by
     # eval/fit_abstention.py; abstain when the confidence is below the threshold.
     abstain_weights: tuple[float, ...] = (1.077, 0.386, 2.223, -1.055, -1.941, -0.679, -1.915)
