@@ -247,7 +247,7 @@ def verify_citation(citation: Citation, chunk: Chunk, sentences: list[str]) -> b
 
 
 ABSTENTION_FEATURES = ("best_similarity", "best_overlap", "top_passage_score", "unknown_words",
-                       "missing_number", "names_not_in_passages", "missing_counted_thing")
+                       "missing_number", "names_not_in_passages", "missing_counted_thing", "names_not_in_sentences")
 HOW_MANY = re.compile(r"\bhow\s+(?:many|much)\s+(?:of\s+the\s+)?([\w-]+)", re.I)
 COMMON_NAMES = {"minusma", "mali", "malian", "malians", "un", "the", "what", "which", "who", "how", "why", "when",
                 "does", "did", "is", "are", "was", "were", "epon", "mission", "report", "according", "in"}
@@ -277,6 +277,8 @@ def abstention_features(question: str, scored: list[ScoredSentence], hits: list[
         "names_not_in_passages": float(sum(name.lower() not in " ".join(h.text for h in hits[:3]).lower()
                                            for name in question_names(question))),
         "missing_counted_thing": float(_counted_thing_missing(question, top)),
+        "names_not_in_sentences": float(sum(name.lower() not in " ".join(s.text for s in top).lower()
+                                            for name in question_names(question))),
     }
 
 

@@ -60,9 +60,9 @@ class Settings:
     same_passage_bonus: float = 0.05
     # Logistic abstention model over answer.ABSTENTION_FEATURES, fitted on the dev split by
     # eval/fit_abstention.py; abstain when the confidence is below the threshold.
-    abstain_weights: tuple[float, ...] = (1.077, 0.386, 2.223, -1.055, -1.941, -0.679, -1.915)
-    abstain_bias: float = -2.011
-    abstain_threshold: float = 0.37
+    abstain_weights: tuple[float, ...] = (-1.337, 0.205, 1.287, -1.441, 0.0, 1.089, -2.499, -1.547)
+    abstain_bias: float = 1.014
+    abstain_threshold: float = 0.399
 
     # Input limits.
     max_question_chars: int = 2000
