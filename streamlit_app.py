@@ -216,6 +216,10 @@ def main() -> None:
     except AssistantError as error:
         st.error(str(error))
         st.stop()
+    except Exception:  # a broken install or index file: say so instead of a traceback
+        LOG.exception("loading the assistant failed")
+        st.error("The assistant could not start: see the server log, then run `assistant index --force`.")
+        st.stop()
     caption.caption(f"Cited answers from one report: {assistant.citation_prefix}. Works offline.")
     init_state()
     settings, export_slot = sidebar(assistant)

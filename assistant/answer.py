@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -49,7 +49,6 @@ class Answer:
     resolved_question: str = ""
     id: str | None = None
     confidence: float = 0.0
-    notes: tuple[str, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict:
         record = {"id": self.id, "question": self.question, "answer": self.answer, "abstained": self.abstained,

@@ -151,4 +151,4 @@ def _make_chunk(doc: StructuredDocument, units: list[_Unit], kind: str, heading_
     digest = hashlib.sha1(f"{doc.doc_id}|{section}|{text}".encode()).hexdigest()[:12]
     summary = first.section[0] in doc.summary_chapters
     return Chunk(f"{doc.doc_id}:{digest}", doc.doc_id, section, first.ordinal, first.page,
-                 start, end, text, kind, summary, tuple(sentence_spans(text)))
+                 start, end, text, kind, summary, tuple(sentence_spans(text)) or ((0, len(text)),))

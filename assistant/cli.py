@@ -101,6 +101,7 @@ def _ask_batch(args, settings: Settings) -> int:
         for number, line in enumerate(source.read_text(encoding="utf-8").splitlines(), 1):
             if not line.strip():
                 continue
+            item = None
             try:
                 item = json.loads(line)
                 record = assistant.ask(item["question"], question_id=item.get("id")).to_dict()

@@ -84,6 +84,11 @@ def validated(settings: Settings) -> Settings:
         raise ValueError(f"mode must be 'hybrid', 'dense' or 'bm25', not {settings.mode!r}")
     if not 1 <= settings.top_k <= 50:
         raise ValueError(f"top_k must be between 1 and 50, not {settings.top_k}")
+    if settings.rrf_k < 1 or min(settings.weight_dense, settings.weight_bm25, settings.weight_sentences,
+                                 settings.weight_section) < 0:
+        raise ValueError("rrf_k must be >= 1 and the list weights must not be negative")
+    if settings.mode == "hybrid" and settings.weight_dense + settings.weight_bm25 + settings.weight_sentences <= 0:
+        raise ValueError("hybrid retrieval needs at least one positive list weight")
     if settings.chunk_target_words < 20 or settings.chunk_max_words < settings.chunk_target_words:
         raise ValueError("chunk_target_words must be >= 20 and <= chunk_max_words")
     return settings

@@ -25,7 +25,7 @@ from .ingest import document_files, file_sha256, read_folder
 from .lexical import LexicalIndex, lexical_text
 from .structure import structure_document
 
-INDEX_FILES = ("manifest.json", "chunks.jsonl", "dense.faiss", "sentence_vectors.npy")
+INDEX_FILES = ("manifest.json", "chunks.jsonl", "dense.faiss", "sentence_vectors.npy", "bm25", "documents")
 # Source files whose logic shapes the index: a change to any of them makes the index stale.
 PIPELINE_MODULES = ("ingest.py", "clean.py", "structure.py", "chunk.py", "text.py", "embed.py", "lexical.py", "index.py")
 INDEX_README = """# index/
@@ -134,7 +134,8 @@ def build_index(settings: Settings, progress: ProgressCallback | None = None) ->
         structured.append(structure_document(clean_document(source), source.path))
     chunks = [c for doc in structured for c in chunk_document(doc, settings.chunk_target_words, settings.chunk_max_words)]
     embedder = load_embedder(settings.embedder)
-    chunk_vectors = _embed(embedder.passages, [embedding_text(c) for c in chunks], "embedding chunks", notify)
+    chunk_vectors = _embed(embedder.passages, [embedding_text(c, settings.embed_section_titles) for c in chunks],
+                           "embedding chunks", notify)
     sentences = [c.text[a:b] for c in chunks for a, b in c.sentences]
     headings = np.array([c.opens_with_heading and k == 0 for c in chunks for k in range(len(c.sentences))])
     sentence_vectors = _embed(embedder.passages, sentences, "embedding sentences", notify)
@@ -167,10 +168,13 @@ def build_index(settings: Settings, progress: ProgressCallback | None = None) ->
     return BuildReport(len(structured), pages, sections, len(chunks), time.perf_counter() - began, report.skipped)
 
 
-def embedding_text(chunk: Chunk) -> str:
+def embedding_text(chunk: Chunk, with_section_titles: bool = True) -> str:
     """What is embedded for a chunk: its closest headings give context the text lacks."""
-    parts = chunk.section.split(" > ")[-2:]
-    return f"{' > '.join(parts)}\n{chunk.text_after_heading()}" if chunk.kind == "body" else chunk.text
+    if chunk.kind != "body":
+        return chunk.text
+    if not with_section_titles:
+        return chunk.text_after_heading()
+    return f"{' > '.join(chunk.section.split(' > ')[-2:])}\n{chunk.text_after_heading()}"
 
 
 def _embed(encode, texts: list[str], stage: str, notify: ProgressCallback, batch: int = 32) -> np.ndarray:
@@ -211,10 +215,16 @@ def _write_atomically(index_dir: Path, manifest, chunks, chunk_vectors, sentence
 
 
 def _swap(staging: Path, index_dir: Path) -> None:
+    """Retire the old folder, move the new one in; put the old one back if that fails."""
     retired = index_dir.with_name(f".index-old-{os.getpid()}")
     if index_dir.exists():
         os.replace(index_dir, retired)
-    os.replace(staging, index_dir)
+    try:
+        os.replace(staging, index_dir)
+    except OSError:
+        if retired.exists():
+            os.replace(retired, index_dir)
+        raise
     shutil.rmtree(retired, ignore_errors=True)
 
 

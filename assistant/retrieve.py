@@ -154,10 +154,6 @@ class Retriever:
         similarities = self.index.sentence_vectors @ vector
         return np.maximum.reduceat(similarities, self.index.sentence_offsets).astype(np.float32)
 
-    def dense_similarities(self, vector: np.ndarray) -> np.ndarray:
-        """Cosine similarity of every chunk to a query vector."""
-        return self._dense_scores(vector)
-
     def _section_scores(self, question: str) -> np.ndarray:
         """How exactly the question names a chunk's section: an outline alias ('option 2b',
         'the second dilemma') or most of a section title's words."""

@@ -32,6 +32,8 @@ def single_threaded_blas() -> None:
 
 def check_question(question: str, settings: Settings) -> str:
     """Reject questions that cannot be searched, with a message saying what to do."""
+    if question is not None and not isinstance(question, str):
+        raise QuestionError("The question must be text: type a question about the MINUSMA report.")
     if question is None or not question.strip():
         raise QuestionError("The question is empty: type a question about the MINUSMA report.")
     if len(question) > settings.max_question_chars:
@@ -49,6 +51,7 @@ class Assistant:
         self.settings = settings
         self.retriever = retriever
         self.index = retriever.index
+        self._framework: dict | None = None
         self._aliases = {k: v for outline in self.index.outlines.values() for k, v in outline.items()}
         self._corpus_lower = "\n".join(self.index.documents.values()).lower()
         self._chapter_list = list(dict.fromkeys(c.section.split(" > ")[0] for c in self.index.chunks if c.kind == "body"))
@@ -132,7 +135,13 @@ class Assistant:
         return list(self._chapter_list)
 
     def framework(self) -> dict[str, list[tuple[str, str, str]]]:
-        """The eight dimensions, four dilemmas and the options, each with a one-line summary."""
+        """The eight dimensions, four dilemmas and the options, each with a one-line summary
+        (computed once: the page asks for it on every rerun)."""
+        if self._framework is None:
+            self._framework = self._build_framework()
+        return self._framework
+
+    def _build_framework(self) -> dict[str, list[tuple[str, str, str]]]:
         sections = list(dict.fromkeys(c.section for c in self.index.chunks if c.kind == "body" and not c.summary))
 
         def first_sentence(section: str) -> str:

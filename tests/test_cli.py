@@ -36,14 +36,17 @@ def test_batch_mode_keeps_ids_and_order(tmp_path):
     rows = [{"id": "a1", "question": "Who carried out the study?", "extra": 1},
             {"id": "a2", "question": ""},
             {"id": "a3", "question": "What is FAMA?"}]
-    questions.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    lines = ["this line is not JSON"] + [json.dumps(r) for r in rows] + [json.dumps({"id": "a4", "question": 5})]
+    questions.write_text("\n".join(lines) + "\n", encoding="utf-8")
     answers = tmp_path / "answers.jsonl"
     result = run("ask", "--input", str(questions), "--output", str(answers))
     assert result.returncode == 0, result.stderr
     written = [json.loads(line) for line in answers.read_text(encoding="utf-8").splitlines()]
-    assert [w["id"] for w in written] == ["a1", "a2", "a3"]
-    assert "empty" in written[1]["error"]
-    assert written[2]["citations"] and "passages" in written[2]
+    assert [w["id"] for w in written] == [None, "a1", "a2", "a3", "a4"]
+    assert "line 1" in written[0]["error"]
+    assert "empty" in written[2]["error"]
+    assert written[3]["citations"] and "passages" in written[3]
+    assert "must be text" in written[4]["error"]
 
 
 def test_empty_question_fails_with_a_message():
