@@ -371,13 +371,12 @@ def covered_fraction(needle: list[str], haystack: list[str], min_run: int = 3) -
 def _drop_pull_quotes(blocks: list[Block], window: int = 6) -> list[Block]:
     """Drop a highlighted pull-quote: a short block whose words (perhaps abridged) also
     stand in a nearby body paragraph."""
+    words = [tokens(b.text) for b in blocks]  # once per block, not once per neighbour
     keep = []
     for i, block in enumerate(blocks):
-        words = tokens(block.text)
-        if block.kind == "text" and 8 <= len(words) <= 60:
-            neighbours = blocks[max(0, i - window): i] + blocks[i + 1: i + window + 1]
-            if any(len(tokens(b.text)) > len(words) and covered_fraction(words, tokens(b.text)) >= 0.85
-                   for b in neighbours):
+        if block.kind == "text" and 8 <= len(words[i]) <= 60:
+            near = [j for j in range(max(0, i - window), min(len(blocks), i + window + 1)) if j != i]
+            if any(len(words[j]) > len(words[i]) and covered_fraction(words[i], words[j]) >= 0.85 for j in near):
                 continue
         keep.append(block)
     return keep

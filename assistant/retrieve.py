@@ -104,6 +104,10 @@ class Retriever:
         # The leaf title, without numbering ("b) Focus on the Centre" -> focus, centre).
         self._title_tokens = [set(lexical_tokens(re.sub(r"^(?:[IVX]+\.|\d+\.|[a-h]\))\s*", "", c.section.split(" > ")[-1])))
                               for c in self.chunks]
+        # Per chunk, compiled once: the outline aliases of its sections ("option 2b").
+        self._alias_patterns = [[re.compile(rf"\b{re.escape(a.lower())}\b") for a in self._aliases_of(c)]
+                                for c in self.chunks]
+        self._is_footnote = np.array([c.kind == "footnote" for c in self.chunks], dtype=bool)
 
     def _summary_twins(self) -> dict[int, int]:
         """For each summary chunk, the body chunk that says the same at more length."""
@@ -126,7 +130,7 @@ class Retriever:
         allowed = self._allowed(settings)
         lists: list[tuple[float, np.ndarray]] = []
         if settings.mode in ("hybrid", "dense"):
-            vector = query_vector if query_vector is not None else self.embedder.queries([expanded])[0]
+            vector = query_vector if query_vector is not None else self.query_vector(question)
             lists.append((settings.weight_dense, self._dense_scores(vector)))
         if settings.mode == "hybrid" and settings.weight_sentences > 0:
             lists.append((settings.weight_sentences, self._sentence_scores(vector)))
@@ -160,8 +164,8 @@ class Retriever:
         query = set(lexical_tokens(question))
         lowered = question.lower()
         scores = np.zeros(len(self.chunks), dtype=np.float32)
-        for i, chunk in enumerate(self.chunks):
-            if any(re.search(rf"\b{re.escape(alias.lower())}\b", lowered) for alias in self._aliases_of(chunk)):
+        for i, patterns in enumerate(self._alias_patterns):
+            if any(p.search(lowered) for p in patterns):
                 scores[i] += 1.0
             title = self._title_tokens[i]
             if len(title) >= 2 and len(query & title) / len(title) >= 0.6:
@@ -177,7 +181,7 @@ class Retriever:
         if settings.sections:
             mask &= np.array([any(c.section.startswith(p) for p in settings.sections) for c in self.chunks])
         if not settings.include_footnotes:
-            mask &= np.array([c.kind == "body" for c in self.chunks])
+            mask &= ~self._is_footnote
         return mask
 
     def _fuse(self, lists, allowed: np.ndarray, settings: Settings) -> np.ndarray:
@@ -187,8 +191,7 @@ class Retriever:
             candidates = np.where(allowed & (scores > 0))[0]
             ranked = candidates[np.argsort(-scores[candidates], kind="stable")]
             fused[ranked] += weight / (settings.rrf_k + 1 + np.arange(len(ranked)))
-        footnotes = np.array([c.kind == "footnote" for c in self.chunks])
-        fused[footnotes] *= settings.footnote_penalty
+        fused[self._is_footnote] *= settings.footnote_penalty
         return fused
 
     def _collapse(self, order: list[int], threshold: float, allowed: np.ndarray) -> list[int]:
