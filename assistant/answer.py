@@ -246,7 +246,14 @@ def verify_citation(citation: Citation, chunk: Chunk, sentences: list[str]) -> b
 
 
 ABSTENTION_FEATURES = ("best_similarity", "best_overlap", "top_passage_score", "unknown_words",
-                       "missing_number", "names_not_in_passages", "missing_counted_thing", "names_not_in_sentences")
+                       "missing_number", "names_not_in_passages", "missing_counted_thing", "names_not_in_sentences",
+                       "quantity_gap")
+# A question that asks for a figure: 'How many ...', 'What is the annual budget of ...'.
+QUANTITY = re.compile(r"^\s*(?:how\s+(?:many|much|large|big|long)|what\s+(?:is|was|are|were)\s+(?:the\s+)?(?:\w+\s+){0,2}?"
+                      r"(?:number|share|percentage|proportion|rate|cost|budget|population|turnout|size|total|amount|strength))\b", re.I)
+# A figure in a sentence: a number that is not a year, a number word or a percentage.
+FIGURE = re.compile(r"\b(?!(?:19|20)\d\d\b)\d[\d,.]*\b|%|\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+                    r"fifteen|twenty|thirty|forty|fifty|hundreds?|thousands?|millions?|billions?|dozens?|half|third|quarter)\b", re.I)
 HOW_MANY = re.compile(r"\bhow\s+(?:many|much)\s+(?:of\s+the\s+)?([\w-]+)", re.I)
 COMMON_NAMES = {"minusma", "mali", "malian", "malians", "un", "the", "what", "which", "who", "how", "why", "when",
                 "does", "did", "is", "are", "was", "were", "epon", "mission", "report", "according", "in"}
@@ -260,7 +267,7 @@ def question_names(question: str) -> list[str]:
 
 
 def abstention_features(question: str, scored: list[ScoredSentence], hits: list[Hit], unknown_names: int,
-                        unknown_words: float) -> dict[str, float]:
+                        unknown_words: float, idf: dict[str, float] | None = None) -> dict[str, float]:
     """The evidence that the passages answer the question, as numbers a linear model weighs."""
     best = max(scored, key=lambda s: s.score) if scored else None
     top = sorted(scored, key=lambda s: -s.score)[:3]
@@ -278,7 +285,26 @@ def abstention_features(question: str, scored: list[ScoredSentence], hits: list[
         "missing_counted_thing": float(_counted_thing_missing(question, top)),
         "names_not_in_sentences": float(sum(name.lower() not in " ".join(s.text for s in top).lower()
                                             for name in question_names(question))),
+        "quantity_gap": quantity_gap(question, scored, idf or {}),
     }
+
+
+def quantity_gap(question: str, scored: list[ScoredSentence], idf: dict[str, float], sentences: int = 10) -> float:
+    """For a question that asks for a figure: 1 minus the share of the question's words (weighted
+    by rarity) found in the best sentence that carries a figure. A figure about something else
+    ('four soldiers from Chad raped ...' for 'How many soldiers does Chad contribute?') leaves a gap."""
+    if not QUANTITY.match(question):
+        return 0.0
+    words = set(lexical_tokens(question)) - set(lexical_tokens(QUANTITY.match(question).group(0)))
+    total = sum(idf.get(w, 1.0) for w in words)
+    if not total:
+        return 0.0
+    best = 0.0
+    for sentence in sorted(scored, key=lambda s: -s.score)[:sentences]:
+        if FIGURE.search(sentence.text):
+            shared = words & set(lexical_tokens(sentence.text))
+            best = max(best, sum(idf.get(w, 1.0) for w in shared) / total)
+    return 1.0 - best
 
 
 def _counted_thing_missing(question: str, sentences: list[ScoredSentence]) -> bool:

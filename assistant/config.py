@@ -60,9 +60,9 @@ class Settings:
     same_passage_bonus: float = 0.05
     # Logistic abstention model over answer.ABSTENTION_FEATURES, fitted on the dev split by
     # eval/fit_abstention.py; abstain when the confidence is below the threshold.
-    abstain_weights: tuple[float, ...] = (-1.337, 0.205, 1.287, -1.441, 0.0, 1.089, -2.499, -1.547)
-    abstain_bias: float = 1.014
-    abstain_threshold: float = 0.399
+    abstain_weights: tuple[float, ...] = (-5.615, 0.179, 2.281, -2.621, 0.0, 0.926, -0.726, -1.602, -4.809)
+    abstain_bias: float = 4.819
+    abstain_threshold: float = 0.452
 
     # Input limits.
     max_question_chars: int = 2000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -30,6 +31,15 @@ def lexical_tokens(text: str) -> list[str]:
     words = [w for w in re.findall(r"[a-z0-9]+(?:-[a-z0-9]+)*", text.lower().replace("’", "'")) if w not in STOPWORDS]
     parts = [p for w in words for p in ([w] + (w.split("-") if "-" in w else []))]
     return _stemmer().stemWords(parts)
+
+
+def inverse_document_frequency(texts: list[str]) -> dict[str, float]:
+    """log(1 + N / (1 + df)) per token: how much a shared word says about a match."""
+    counts: dict[str, int] = {}
+    for text in texts:
+        for token in set(lexical_tokens(text)):
+            counts[token] = counts.get(token, 0) + 1
+    return {token: math.log(1 + len(texts) / (1 + n)) for token, n in counts.items()}
 
 
 def lexical_text(chunk: Chunk, aliases: dict[str, list[str]]) -> str:

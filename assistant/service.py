@@ -14,7 +14,7 @@ from .conversation import Conversation
 from .embed import load_embedder
 from .errors import IndexCorruptError, QuestionError
 from .index import BuildProgress, ProgressCallback, ensure_index, load_index
-from .lexical import STOPWORDS, lexical_tokens
+from .lexical import STOPWORDS, inverse_document_frequency, lexical_tokens
 from .retrieve import Retriever
 
 DEFAULT_CITATION = "EPON, *Assessing the Effectiveness of the United Nations Mission in Mali / MINUSMA* (NUPI, 2019)"
@@ -54,6 +54,7 @@ class Assistant:
         self._framework: dict | None = None
         self._aliases = {k: v for outline in self.index.outlines.values() for k, v in outline.items()}
         self._corpus_lower = "\n".join(self.index.documents.values()).lower()
+        self._idf = inverse_document_frequency([c.text for c in self.index.chunks])
         self._chapter_list = list(dict.fromkeys(c.section.split(" > ")[0] for c in self.index.chunks if c.kind == "body"))
 
     @classmethod
@@ -108,7 +109,7 @@ class Assistant:
         words = [w for w in re.findall(r"[a-z]{4,}", question.lower()) if w not in STOPWORDS]
         unknown_share = (sum(not all(self.index.lexical.knows(t) for t in lexical_tokens(w)) for w in words)
                          / len(words)) if words else 0.0
-        return abstention_features(question, scored, hits, len(self.unknown_terms(question)), unknown_share)
+        return abstention_features(question, scored, hits, len(self.unknown_terms(question)), unknown_share, self._idf)
 
     def unknown_terms(self, question: str) -> list[str]:
         """Names (runs of capitalised words), years and numbers in the question that occur
