@@ -60,9 +60,13 @@ class Settings:
     same_passage_bonus: float = 0.05
     # Logistic abstention model over answer.ABSTENTION_FEATURES, fitted on the dev split by
     # eval/fit_abstention.py; abstain when the confidence is below the threshold.
-    abstain_weights: tuple[float, ...] = (-5.615, 0.179, 2.281, -2.621, 0.0, 0.926, -0.726, -1.602, -4.809)
-    abstain_bias: float = 4.819
-    abstain_threshold: float = 0.452
+    abstain_weights: tuple[float, ...] = (-1.337, 0.205, 1.287, -1.441, 0.0, 1.089, -2.499, -1.547)
+    abstain_bias: float = 1.014
+    abstain_threshold: float = 0.399
+    # Abstain outright when a question asks for a figure and no sentence with a figure among the
+    # best ten shares at least this share of its words (answer.quantity_gap); chosen on dev as
+    # the largest value that refuses no answerable dev question (the largest gap there is 0.79).
+    quantity_gap_limit: float = 0.8
 
     # Input limits.
     max_question_chars: int = 2000
@@ -89,6 +93,13 @@ def validated(settings: Settings) -> Settings:
         raise ValueError("rrf_k must be >= 1 and the list weights must not be negative")
     if settings.mode == "hybrid" and settings.weight_dense + settings.weight_bm25 + settings.weight_sentences <= 0:
         raise ValueError("hybrid retrieval needs at least one positive list weight")
+    if settings.quantity_gap_limit <= 0:
+        raise ValueError("quantity_gap_limit must be above 0 (above 1 turns the rule off)")
+    from .answer import ABSTENTION_FEATURES  # late: answer.py builds on this module
+
+    if len(settings.abstain_weights) != len(ABSTENTION_FEATURES):
+        raise ValueError(f"abstain_weights needs one weight per feature in answer.ABSTENTION_FEATURES "
+                         f"({len(ABSTENTION_FEATURES)}), not {len(settings.abstain_weights)}")
     if settings.chunk_target_words < 20 or settings.chunk_max_words < settings.chunk_target_words:
         raise ValueError("chunk_target_words must be >= 20 and <= chunk_max_words")
     return settings

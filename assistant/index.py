@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import hashlib
 import json
 import os
@@ -258,6 +260,24 @@ def load_index(index_dir: Path) -> LoadedIndex:
 
 def ensure_index(settings: Settings, progress: ProgressCallback | None = None, force: bool = False) -> BuildReport | None:
     """Build the index when it is missing, stale or `force` is set; return the report, else None."""
-    if force or staleness(settings):
-        return build_index(settings, progress)
+    if not force and not staleness(settings):
+        return None
+    with build_lock(settings.index_dir):
+        # Another process may have built it while this one waited for the lock.
+        if force or staleness(settings):
+            return build_index(settings, progress)
     return None
+
+
+@contextlib.contextmanager
+def build_lock(index_dir: Path):
+    """One build at a time per index folder (the app and the CLI may start together): an
+    exclusive lock on a file beside the folder, released when the holder exits or dies."""
+    index_dir = Path(index_dir)
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(index_dir.with_name(f".{index_dir.name}.lock"), "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

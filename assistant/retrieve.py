@@ -108,6 +108,7 @@ class Retriever:
         self._alias_patterns = [[re.compile(rf"\b{re.escape(a.lower())}\b") for a in self._aliases_of(c)]
                                 for c in self.chunks]
         self._is_footnote = np.array([c.kind == "footnote" for c in self.chunks], dtype=bool)
+        self._last_question, self._last_expanded = "", ""
 
     def _summary_twins(self) -> dict[int, int]:
         """For each summary chunk, the body chunk that says the same at more length."""
@@ -121,12 +122,19 @@ class Retriever:
                 twins[i] = best
         return twins
 
+    def expanded(self, question: str) -> str:
+        """The question with its acronyms spelled out (and long forms abbreviated), computed
+        once per question: both the embedding and the lexical search use it."""
+        if question != self._last_question:
+            self._last_question, self._last_expanded = question, expand_query(question, self.acronyms)
+        return self._last_expanded
+
     def query_vector(self, question: str) -> np.ndarray:
-        return self.embedder.queries([expand_query(question, self.acronyms)])[0]
+        return self.embedder.queries([self.expanded(question)])[0]
 
     def search(self, question: str, settings: Settings, query_vector: np.ndarray | None = None) -> list[Hit]:
         """The top `settings.top_k` passages for a question, best first."""
-        expanded = expand_query(question, self.acronyms)
+        expanded = self.expanded(question)
         allowed = self._allowed(settings)
         lists: list[tuple[float, np.ndarray]] = []
         if settings.mode in ("hybrid", "dense"):

@@ -90,11 +90,12 @@ class Assistant:
         hits = self.retriever.search(resolved, settings, vector)
         scored = score_sentences(resolved, vector, hits, self.index.chunks, self.index.sentence_vectors,
                                  self.index.sentence_offsets, settings)
-        features = self.abstention_features(resolved, scored, hits)
+        unknown = self.unknown_terms(resolved)
+        features = self.abstention_features(resolved, scored, hits, unknown)
         confidence = answer_confidence(features, settings.abstain_weights, settings.abstain_bias)
-        # A name or year that occurs nowhere in the documents cannot be answered from them.
-        if confidence < settings.abstain_threshold or features["unknown_names"] > 0 or not hits:
-            text, citations = abstained_answer(resolved, hits)
+        reason = refusal_reason(unknown, features, settings)
+        if reason or confidence < settings.abstain_threshold or not hits:
+            text, citations = abstained_answer(resolved, hits, reason)
             return Answer(question, text, True, tuple(citations), tuple(hits), resolved, question_id, confidence)
         chosen = (outline_answer(resolved, hits, self.index.chunks, self._aliases)
                   or select_sentences(resolved, scored, settings))
@@ -104,12 +105,14 @@ class Assistant:
             return Answer(question, text, True, (), tuple(hits), resolved, question_id, confidence)
         return Answer(question, text, False, tuple(citations), tuple(hits), resolved, question_id, confidence)
 
-    def abstention_features(self, question: str, scored, hits) -> dict[str, float]:
-        """Features of the abstention model for one question (see answer.ABSTENTION_FEATURES)."""
+    def abstention_features(self, question: str, scored, hits, unknown: list[str] | None = None) -> dict[str, float]:
+        """Features of the abstention model for one question (see answer.ABSTENTION_FEATURES),
+        and the quantity gap that answer.quantity_gap measures."""
         words = [w for w in re.findall(r"[a-z]{4,}", question.lower()) if w not in STOPWORDS]
         unknown_share = (sum(not all(self.index.lexical.knows(t) for t in lexical_tokens(w)) for w in words)
                          / len(words)) if words else 0.0
-        return abstention_features(question, scored, hits, len(self.unknown_terms(question)), unknown_share, self._idf)
+        unknown = self.unknown_terms(question) if unknown is None else unknown
+        return abstention_features(question, scored, hits, len(unknown), unknown_share, self._idf)
 
     def unknown_terms(self, question: str) -> list[str]:
         """Names (runs of capitalised words), years and numbers in the question that occur
@@ -158,6 +161,16 @@ class Assistant:
             "dilemmas": [(s.split(" > ")[-1], first_sentence(s), f"What does the report say about the dilemma: {s.split(' > ')[-1]}") for s in dilemmas],
             "options": [(s.split(" > ")[-1], first_sentence(s), f"What does the report say about the option '{s.split(' > ')[-1]}'?") for s in options],
         }
+
+
+def refusal_reason(unknown: list[str], features: dict[str, float], settings: Settings) -> str | None:
+    """The rules that refuse outright, with the reason in words: a name or year that occurs
+    nowhere in the documents, or a figure the passages do not give."""
+    if unknown:
+        return "It never mentions " + ", ".join(f"“{term}”" for term in unknown) + "."
+    if features["quantity_gap"] >= settings.quantity_gap_limit:
+        return "It gives no figure for this."
+    return None
 
 
 NAME_WORD = r"(?:[A-Z][\w’'-]*|\d{4})"

@@ -7,7 +7,8 @@ import re
 import numpy as np
 import pytest
 
-from assistant.answer import Citation, verify_citation
+from assistant.answer import Citation, ScoredSentence, quantity_gap, verify_citation
+from assistant.retrieve import Hit
 from assistant.errors import QuestionError
 from assistant.retrieve import expand_query, find_acronyms
 
@@ -88,6 +89,47 @@ def test_abstains_when_the_report_does_not_answer(assistant, question):
     assert answer.citations == () and len(answer.passages) == 10
 
 
+def _sentences(*texts: str) -> list[ScoredSentence]:
+    hit = Hit(1, "doc:1", "doc", "Section", None, 1.0, " ".join(texts), 0)
+    return [ScoredSentence(hit, k, 0, len(t), t, 1.0 - k / 10, 0.8, 0.5) for k, t in enumerate(texts)]
+
+
+def test_quantity_gap_wants_a_figure_about_the_thing_asked():
+    idf = {"school": 3.0, "built": 2.0, "well": 3.0, "mission": 0.5}
+    question = "How many schools has the Mission built?"
+    assert quantity_gap(question, _sentences("The Mission built 40 schools in the North."), idf) == 0.0
+    # A figure about something else, or only a year, does not answer 'how many'.
+    assert quantity_gap(question, _sentences("The Mission dug 12 wells."), idf) > 0.8
+    assert quantity_gap(question, _sentences("In 2015, schools were built by the Mission."), idf) == 1.0
+    assert quantity_gap(question, _sentences("Two schools were built by the Mission."), idf) == 0.0
+    assert quantity_gap("Why were schools built?", _sentences("The Mission dug 12 wells."), idf) == 0.0
+
+
+@pytest.mark.parametrize("question", [
+    "What is the annual cost of Operation Barkhane for France?",
+    "How many hospitals has MINUSMA equipped?",
+])
+def test_abstains_when_the_report_gives_no_such_figure(assistant, question):
+    answer = assistant.ask(question)
+    assert answer.abstained, answer.answer
+    assert answer.passages  # the closest passages are still there to judge
+
+
+def test_the_figure_rule_refuses_on_its_own_and_says_why(assistant):
+    question = "What is the annual cost of Operation Barkhane for France?"
+    model_off = assistant.settings.replace(abstain_threshold=0.0)
+    refused = assistant.ask(question, settings=model_off)
+    assert refused.abstained
+    assert refused.answer == "The report does not address this question. It gives no figure for this."
+    assert not assistant.ask(question, settings=model_off.replace(quantity_gap_limit=2.0)).abstained
+
+
+def test_answers_a_figure_the_report_gives(assistant):
+    answer = assistant.ask("How many interviews did the team conduct?")
+    assert not answer.abstained
+    assert re.search(r"\b\d{2,}\b", answer.answer)
+
+
 @pytest.mark.parametrize("question, message", [
     ("", "empty"), ("   \n\t ", "empty"), ("?!?! ... ---", "no words"), ("x" * 10_000, "limit"),
 ])
@@ -132,3 +174,11 @@ def test_options_question_lists_every_option_with_its_own_citation(assistant):
 def test_headings_are_not_quoted_as_ordinary_answers(assistant):
     answer = assistant.ask("What does the report say about focusing on the Centre?")
     assert not any(c.quote == c.section.split(" > ")[-1] for c in answer.citations)
+
+
+def test_an_abstention_names_what_the_report_never_mentions(assistant):
+    answer = assistant.ask("How many police officers serve in the UN mission in the Central African Republic?")
+    assert answer.abstained
+    assert "“Central African Republic”" in answer.answer
+    assert all(term.lower() not in assistant.index.documents["epon-minusma-2019"].lower()
+               for term in re.findall(r"“([^”]+)”", answer.answer))

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 
 import pytest
 
 from assistant.config import Settings
 from assistant.errors import IndexCorruptError, IndexMissingError, NoDocumentsError
-from assistant.index import build_index, load_index, staleness
+from assistant.index import build_index, build_lock, ensure_index, load_index, staleness
 
 SMALL_TEXT = """ I. Introduction
 
@@ -113,3 +114,19 @@ def test_assistant_rebuilds_a_damaged_index(small_settings):
     assistant = Assistant.load(small_settings)
     answer = assistant.ask("When was the Mission deployed?")
     assert answer.passages and "2013" in " ".join(p.text for p in answer.passages)
+
+
+def test_a_build_waits_for_the_one_in_progress_and_does_not_repeat_it(small_settings):
+    build_index(small_settings)
+    finished = []
+    with build_lock(small_settings.index_dir):
+        # Another process is building: a second caller must wait, not build beside it.
+        waiter = threading.Thread(target=lambda: finished.append(ensure_index(small_settings, force=False)))
+        (small_settings.documents_dir / "small.txt").write_text(SMALL_TEXT + "\nOne more sentence.\n", encoding="utf-8")
+        waiter.start()
+        waiter.join(timeout=1.0)
+        assert waiter.is_alive() and finished == []
+        build_index(small_settings)  # the holder finishes its build of the changed documents
+    waiter.join(timeout=60)
+    assert finished == [None]  # the index was fresh by the time the lock came free: no second build
+    assert staleness(small_settings) is None
