@@ -41,13 +41,12 @@ def _load(settings: Settings, force: bool = False):
 
 
 def cmd_index(args, settings: Settings) -> int:
-    from .index import build_index, staleness
+    from .index import ensure_index
 
-    reason = staleness(settings)
-    if not args.force and reason is None:
+    report = ensure_index(settings, _progress_bar(), force=args.force)  # under the build lock
+    if report is None:
         print(f"The index in {settings.index_dir} is up to date (use --force to rebuild).")
         return EXIT_OK
-    report = build_index(settings, _progress_bar())
     print(f"Built the index in {settings.index_dir}: {report.documents} document(s), "
           f"{report.pages} page(s) with a known number, {report.sections} sections, {report.chunks} chunks, "
           f"{report.seconds:.1f} s.")

@@ -108,7 +108,7 @@ class Retriever:
         self._alias_patterns = [[re.compile(rf"\b{re.escape(a.lower())}\b") for a in self._aliases_of(c)]
                                 for c in self.chunks]
         self._is_footnote = np.array([c.kind == "footnote" for c in self.chunks], dtype=bool)
-        self._last_question, self._last_expanded = "", ""
+        self._last = ("", "")
 
     def _summary_twins(self) -> dict[int, int]:
         """For each summary chunk, the body chunk that says the same at more length."""
@@ -125,9 +125,12 @@ class Retriever:
     def expanded(self, question: str) -> str:
         """The question with its acronyms spelled out (and long forms abbreviated), computed
         once per question: both the embedding and the lexical search use it."""
-        if question != self._last_question:
-            self._last_question, self._last_expanded = question, expand_query(question, self.acronyms)
-        return self._last_expanded
+        last_question, last_expanded = self._last  # one tuple: threads sharing the retriever never mix halves
+        if question == last_question:
+            return last_expanded
+        expanded = expand_query(question, self.acronyms)
+        self._last = (question, expanded)
+        return expanded
 
     def query_vector(self, question: str) -> np.ndarray:
         return self.embedder.queries([self.expanded(question)])[0]
