@@ -127,11 +127,14 @@ def cmd_eval(args, settings: Settings) -> int:
     results = evaluate.compare(assistant, items) if args.compare else {"default": evaluate.evaluate(assistant, items)}
     seconds = time.perf_counter() - started
     if args.json:
-        print(json.dumps({name: {"summary": r["summary"], "per_category": r["per_category"], "count": r["count"]}
-                          for name, r in results.items()}, ensure_ascii=False))
+        print(json.dumps({name: {"summary": r["summary"], "ci95": r["ci95"], "per_category": r["per_category"],
+                                 "count": r["count"]} for name, r in results.items()}, ensure_ascii=False))
     else:
         print(f"{len(items)} questions ({', '.join(sorted({i.split for i in items}))}), {seconds:.1f} s\n")
         print(evaluate.format_table(results))
+        print(evaluate.format_intervals(results["default"]))
+        if args.compare:
+            print(evaluate.format_differences(results))
         print()
         print(evaluate.format_categories(results["default"]))
     if args.write:
@@ -144,7 +147,8 @@ def _write_results(results: dict, settings: Settings, items) -> None:
 
     payload = {"questions": len(items), "splits": sorted({i.split for i in items}),
                "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(settings).items()},
-               "results": {name: {"summary": r["summary"], "per_category": r["per_category"]} for name, r in results.items()}}
+               "results": {name: {"summary": r["summary"], "ci95": r["ci95"], "per_category": r["per_category"]}
+                           for name, r in results.items()}}
     (settings.eval_dir / "results.json").write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     evaluate.plot_recall(results, settings.eval_dir / "recall_at_k.png")
 

@@ -146,7 +146,29 @@ def evaluate(assistant, items: list[EvalItem], settings: Settings | None = None)
     summary = _average(per_item)
     summary["verbatim"] = verbatim_good / verbatim_total if verbatim_total else 1.0
     return {"summary": summary, "per_category": {c: _average(r) for c, r in sorted(rows.items())},
-            "items": per_item, "count": len(items)}
+            "ci95": bootstrap_intervals(per_item), "items": per_item, "count": len(items)}
+
+
+def bootstrap_intervals(records: list[dict], resamples: int = 2000, seed: int = 0) -> dict[str, list[float]]:
+    """95% percentile-bootstrap interval of each per-question metric, resampling questions.
+    With about 120 questions per split, a difference of a few hundredths is within noise: this
+    says how much."""
+    import numpy as np
+
+    metrics = sorted({k for r in records for k, v in r.items() if isinstance(v, float)})
+    if not records:
+        return {}
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(records), size=(resamples, len(records)))
+    intervals = {}
+    for metric in metrics:
+        values = np.array([r.get(metric, np.nan) for r in records], dtype=float)
+        present = ~np.isnan(values)
+        sums = np.where(present, values, 0.0)[draws].sum(axis=1)
+        counts = present[draws].sum(axis=1)
+        means = sums[counts > 0] / counts[counts > 0]
+        intervals[metric] = [round(float(np.percentile(means, 2.5)), 4), round(float(np.percentile(means, 97.5)), 4)]
+    return intervals
 
 
 _RELEVANT_CACHE: dict[tuple[str, str], int] = {}
@@ -180,6 +202,47 @@ def format_table(results: dict[str, dict], metrics: tuple[str, ...] = HEADLINE) 
         summary = result["summary"]
         lines.append(f"{name:<14}" + "".join(f"{summary.get(m, float('nan')):>18.3f}" for m in metrics))
     return "\n".join(lines)
+
+
+def paired_difference(records: list[dict], baseline: list[dict], metric: str, resamples: int = 2000,
+                      seed: int = 0) -> tuple[float, float, float] | None:
+    """Mean per-question difference of a metric between two runs over the same questions, with
+    its 95% paired-bootstrap interval; None when no question has the metric in both runs."""
+    import numpy as np
+
+    pairs = [(r[metric], b[metric]) for r, b in zip(records, baseline) if metric in r and metric in b]
+    if not pairs:
+        return None
+    differences = np.array([r - b for r, b in pairs])
+    draws = np.random.default_rng(seed).integers(0, len(differences), size=(resamples, len(differences)))
+    means = differences[draws].mean(axis=1)
+    return (round(float(differences.mean()), 4), round(float(np.percentile(means, 2.5)), 4),
+            round(float(np.percentile(means, 97.5)), 4))
+
+
+def format_differences(results: dict[str, dict], metrics: tuple[str, ...] = ("recall@5", "mrr@10", "key_facts",
+                                                                               "abstention")) -> str:
+    """Each configuration against the default, question by question: a difference whose interval
+    holds 0 is not one to act on."""
+    if "default" not in results or len(results) < 2:
+        return ""
+    lines = ["difference from default, mean [95% paired-bootstrap interval]:"]
+    for name, result in results.items():
+        if name == "default":
+            continue
+        cells = []
+        for metric in metrics:
+            found = paired_difference(result["items"], results["default"]["items"], metric)
+            if found:
+                cells.append(f"{metric} {found[0]:+.3f} [{found[1]:+.3f}, {found[2]:+.3f}]")
+        lines.append(f"  {name:<10} " + ", ".join(cells))
+    return "\n".join(lines)
+
+
+def format_intervals(result: dict, metrics: tuple[str, ...] = HEADLINE) -> str:
+    """One line: the 95% bootstrap interval of each headline metric."""
+    parts = [f"{m} {result['ci95'][m][0]:.2f}–{result['ci95'][m][1]:.2f}" for m in metrics if m in result.get("ci95", {})]
+    return "95% bootstrap intervals (default): " + ", ".join(parts)
 
 
 def format_categories(result: dict) -> str:

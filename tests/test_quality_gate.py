@@ -36,3 +36,23 @@ def test_metrics_are_computed_as_documented():
         "ndcg@10": pytest.approx(1 / 1.5849625, rel=1e-6)}
     assert evaluate.is_relevant("Alpha beta gamma delta epsilon zeta.", ["alpha beta gamma delta x y"])
     assert not evaluate.is_relevant("Alpha beta x gamma delta y.", ["alpha beta gamma delta"])
+
+
+def test_bootstrap_intervals_say_how_sure_a_metric_is():
+    certain = evaluate.bootstrap_intervals([{"recall@5": 1.0}] * 50)
+    assert certain == {"recall@5": [1.0, 1.0]}
+    half = evaluate.bootstrap_intervals([{"recall@5": float(k % 2)} for k in range(100)]
+                                        + [{"abstention": 1.0}] * 10)
+    low, high = half["recall@5"]
+    assert low < 0.5 < high and 0.12 < high - low < 0.28  # about ±1.96·sqrt(.25/100)
+    assert half["abstention"] == [1.0, 1.0]  # averaged only over the questions that have it
+    assert evaluate.bootstrap_intervals([]) == {}
+
+
+def test_paired_difference_is_centred_on_the_change():
+    baseline = [{"recall@5": float(k % 2)} for k in range(60)]
+    better = [{"recall@5": 1.0} for _ in range(60)]
+    mean, low, high = evaluate.paired_difference(better, baseline, "recall@5")
+    assert mean == 0.5 and low < 0.5 < high and low > 0.3
+    assert evaluate.paired_difference(baseline, baseline, "recall@5") == (0.0, 0.0, 0.0)
+    assert evaluate.paired_difference(baseline, baseline, "abstention") is None
