@@ -149,6 +149,52 @@ def outline_answer(question: str, hits: list[Hit], chunks: list[Chunk], aliases:
     return items if len(items) >= 2 else []
 
 
+# An outline alias that names one section by its number: 'option 2b', 'the second dilemma',
+# 'dimension 3' (not the keyword aliases such as 'WPS gender women', which only help BM25).
+NUMBERED_ALIAS = re.compile(r"\b(?:first|second|third|fourth|fifth|sixth|seventh|eighth)\b|\d", re.I)
+
+
+def named_section(question: str, chunks: list[Chunk], aliases: dict[str, list[str]]) -> tuple[str, str] | None:
+    """The section a question names by number, as (section path, the alias used); None when it
+    names none, or several ('option 2a or option 2b?': ordinary retrieval weighs both)."""
+    lowered = question.lower()
+    named = {}
+    for title, names in aliases.items():
+        for alias in names:
+            if NUMBERED_ALIAS.search(alias) and re.search(rf"(?<![\w-]){re.escape(alias.lower())}(?![\w-])", lowered):
+                named[title] = max(named.get(title, ""), alias, key=len)
+    if len(named) != 1:
+        return None
+    title, alias = next(iter(named.items()))
+    section = next((c.section for c in chunks if c.kind == "body" and not c.summary
+                    and c.section.split(" > ")[-1] == title), None)
+    return (section, alias) if section else None
+
+
+def section_hits(section: str, chunks: list[Chunk]) -> list[Hit]:
+    """The body passages of a section and its sub-sections, in reading order, as hits."""
+    inside = [(i, c) for i, c in enumerate(chunks) if c.kind == "body" and not c.summary
+              and (c.section == section or c.section.startswith(section + " > "))]
+    return [Hit(rank, c.id, c.document, c.section, c.page, 1.0, c.text, i) for rank, (i, c) in enumerate(inside, 1)]
+
+
+def asks_only_about(question: str, alias: str) -> bool:
+    """'What is option 2b?', 'What does the report say about the second dilemma?': nothing is
+    asked beyond the section itself."""
+    return not set(lexical_tokens(question)) - set(lexical_tokens(alias)) - {"option", "dilemma", "dimension"}
+
+
+def section_opening(hits: list[Hit], chunks: list[Chunk], sentences: int = 3) -> list[ScoredSentence]:
+    """The opening of a section: its heading, when the passage starts with one, and the first
+    sentences after it (three sentences in all)."""
+    if not hits:
+        return []
+    hit = hits[0]
+    chunk = chunks[hit.position]
+    return [ScoredSentence(hit, k, a, b, chunk.text[a:b], 1.0, 1.0, 1.0, is_heading(chunk, k))
+            for k, (a, b) in enumerate(chunk.sentences[:sentences])]
+
+
 def _near_duplicate(a: str, b: str) -> bool:
     x, y = set(lexical_tokens(a)), set(lexical_tokens(b))
     return bool(x and y) and len(x & y) / len(x | y) >= 0.5
@@ -194,7 +240,7 @@ def _list_answer(question: str, ranked: list[ScoredSentence], settings: Settings
 
 def _with_marker(sentence: str, n: int) -> str:
     """Put the [n] marker before the closing punctuation: 'held 66 interviews [1].'"""
-    match = re.search(r"([.!?;:]?[”\"’)]?)$", sentence)
+    match = re.search(r"([.!?;:][”\"’)]?|[”\"’])$", sentence)  # '(WPS)' keeps its bracket: '(WPS) [1]'
     tail = match.group(1) if match else ""
     body = sentence[: len(sentence) - len(tail)] if tail else sentence
     return f"{body.rstrip()} [{n}]{tail}"

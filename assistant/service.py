@@ -7,8 +7,8 @@ import logging
 import re
 from pathlib import Path
 
-from .answer import (Answer, abstained_answer, abstention_features, answer_confidence, compose,
-                     outline_answer, score_sentences, select_sentences)
+from .answer import (Answer, abstained_answer, abstention_features, answer_confidence, asks_only_about, compose,
+                     named_section, outline_answer, score_sentences, section_hits, section_opening, select_sentences)
 from .config import Settings, offline_environment, validated
 from .conversation import Conversation
 from .embed import load_embedder
@@ -94,16 +94,34 @@ class Assistant:
         features = self.abstention_features(resolved, scored, hits, unknown)
         confidence = answer_confidence(features, settings.abstain_weights, settings.abstain_bias)
         reason = refusal_reason(unknown, features, settings)
-        if reason or confidence < settings.abstain_threshold or not hits:
+        named = named_section(resolved, self.index.chunks, self._aliases)
+        # A question that names a section of the report ('option 3') is one the report takes up,
+        # however weak the retrieval evidence looks; the refusal rules still apply.
+        doubtful = confidence < settings.abstain_threshold and named is None
+        if reason or doubtful or not hits:
             text, citations = abstained_answer(resolved, hits, reason)
             return Answer(question, text, True, tuple(citations), tuple(hits), resolved, question_id, confidence)
         chosen = (outline_answer(resolved, hits, self.index.chunks, self._aliases)
+                  or self._named_section_answer(resolved, named, vector, settings)
                   or select_sentences(resolved, scored, settings))
         text, citations = compose(resolved, chosen, self.index.chunks)
         if not citations:
             text, citations = abstained_answer(resolved, hits)
             return Answer(question, text, True, (), tuple(hits), resolved, question_id, confidence)
         return Answer(question, text, False, tuple(citations), tuple(hits), resolved, question_id, confidence)
+
+    def _named_section_answer(self, question: str, named: tuple[str, str] | None, vector, settings: Settings) -> list:
+        """For a question that names a section by number ('option 2b', 'the second dilemma'):
+        the section's opening when nothing more is asked, else its best sentences."""
+        if named is None:
+            return []
+        section, alias = named
+        hits = section_hits(section, self.index.chunks)
+        if asks_only_about(question, alias):
+            return section_opening(hits, self.index.chunks)
+        scored = score_sentences(question, vector, hits, self.index.chunks, self.index.sentence_vectors,
+                                 self.index.sentence_offsets, settings)
+        return select_sentences(question, scored, settings)
 
     def abstention_features(self, question: str, scored, hits, unknown: list[str] | None = None) -> dict[str, float]:
         """Features of the abstention model for one question (see answer.ABSTENTION_FEATURES),

@@ -7,7 +7,8 @@ import re
 import numpy as np
 import pytest
 
-from assistant.answer import Citation, ScoredSentence, quantity_gap, verify_citation
+from assistant.answer import (Citation, ScoredSentence, _with_marker, asks_only_about, named_section, quantity_gap,
+                              verify_citation)
 from assistant.retrieve import Hit
 from assistant.errors import QuestionError
 from assistant.retrieve import expand_query, find_acronyms
@@ -187,3 +188,42 @@ def test_an_abstention_names_what_the_report_never_mentions(assistant):
     assert "“Central African Republic”" in answer.answer
     assert all(term.lower() not in assistant.index.documents["epon-minusma-2019"].lower()
                for term in re.findall(r"“([^”]+)”", answer.answer))
+
+
+def test_a_section_named_by_number_is_found_and_only_one():
+    chunks = []  # named_section needs the section's chunk only to return its path
+    aliases = {"a) Focus on the North": ["option 2a"], "b) Focus on the Centre": ["option 2b"],
+               "2. Continuation": ["option 2", "second option"], "X. Women": ["WPS gender women"]}
+    assert named_section("What about option 2b?", chunks, aliases) is None  # no chunk: no path to give
+    from assistant.chunk import Chunk
+    chunk = Chunk("d:1", "d", "XIV. Options > 2. Continuation > b) Focus on the Centre", 1, None, 0, 5, "Text.",
+                  "body", False, ((0, 5),))
+    assert named_section("What about option 2b?", [chunk], aliases) == (chunk.section, "option 2b")
+    assert named_section("Compare option 2a and option 2b.", [chunk], aliases) is None
+    assert named_section("What does it say about gender women?", [chunk], aliases) is None  # keyword alias
+    assert asks_only_about("What does the report say about option 2b?", "option 2b")
+    assert not asks_only_about("Why was option 2b not chosen?", "option 2b")
+
+
+@pytest.mark.parametrize("question, heading", [
+    ("What is the second dilemma?", "To concentrate on the North, the Centre, or both?"),
+    ("What does the report say about option 2b?", "b) Focus on the Centre"),
+])
+def test_a_question_naming_a_section_gets_its_opening(assistant, question, heading):
+    answer = assistant.ask(question)
+    assert not answer.abstained
+    assert answer.answer.splitlines()[0] == heading
+    assert all(c.section.endswith(heading) for c in answer.citations)
+
+
+def test_a_question_about_a_named_section_is_answered_from_it(assistant):
+    answer = assistant.ask("What are the risks of option 3?")
+    assert not answer.abstained
+    assert answer.citations and all(c.section.endswith("3. Readjustment to a counter-terrorism mission")
+                                    for c in answer.citations)
+
+
+def test_marker_goes_before_closing_punctuation_not_after_a_bracket():
+    assert _with_marker("It held 66 interviews.", 1) == "It held 66 interviews [1]."
+    assert _with_marker("6. Women, peace and security (WPS)", 3) == "6. Women, peace and security (WPS) [3]"
+    assert _with_marker("They called it “an evil.”", 2) == "They called it “an evil [2].”"
