@@ -162,7 +162,7 @@ def render_answer(assistant: Assistant, answer: Any, index: int) -> None:
             source_card(assistant, label=f"Passage {hit.rank} (not an answer) ·", section=hit.section,
                         page=hit.page, score=hit.score, text=hit.text, quote="", chunk_id=hit.chunk_id)
     else:
-        st.markdown(briefing.escape_markdown(answer.answer))
+        st.markdown(briefing.markdown_lines(answer.answer))
         for citation in answer.citations:
             hit = briefing.passage_for(answer, citation.chunk_id)
             source_card(assistant, label=f"[{citation.n}]", section=citation.section, page=citation.page,

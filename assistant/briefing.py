@@ -55,6 +55,12 @@ def escape_markdown(text: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
+def markdown_lines(text: str) -> str:
+    """Escaped Markdown that keeps each line of an answer on its own line: a heading above its
+    text, or 'a) Focus on the North' list lines, would otherwise run together."""
+    return "  \n".join(escape_markdown(line) for line in text.split("\n"))
+
+
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     """``text`` on one line, cut at a word boundary to at most ``limit`` characters."""
     flat = _WHITESPACE.sub(" ", text).strip()
@@ -93,8 +99,10 @@ def highlight_quote(text: str, quote: str) -> str:
     if span is None:
         return escape_markdown(text)
     start, end = span
-    inner = text[start:end].strip()
-    return f"{escape_markdown(text[:start])}**{escape_markdown(inner)}**{escape_markdown(text[end:])}"
+    # Bold each line on its own: Markdown's ** does not reach across a paragraph break.
+    inner = "\n".join(f"**{escape_markdown(line.strip())}**" if line.strip() else line
+                      for line in text[start:end].strip().split("\n"))
+    return f"{escape_markdown(text[:start])}{inner}{escape_markdown(text[end:])}"
 
 
 def passage_for(answer: Any, chunk_id: str) -> Any | None:
@@ -137,7 +145,7 @@ def answer_markdown(answer: Any, prefix: str) -> str:
     """The answer and its numbered references, as Markdown."""
     if answer.abstained:
         return _abstention(answer, markdown=True)
-    body = escape_markdown(answer.answer.strip())
+    body = markdown_lines(answer.answer.strip())
     references = _references(answer, prefix)
     if not references:
         return body

@@ -254,3 +254,23 @@ def test_two_sessions_at_once_do_not_share_history(loaded) -> None:
     assert len(turns(first)) == 2 and len(turns(second)) == 1
     assert turns(second)[0].question == UNANSWERABLE
     assert not first.exception and not second.exception
+
+
+def test_an_answer_keeps_its_lines_and_bold_never_spans_a_paragraph(app: AppTest) -> None:
+    ask(app, "What is the second dilemma?")
+    [answer] = turns(app)
+    assert answer.answer.startswith("To concentrate on the North, the Centre, or both?\n")
+    shown = message_markdown(app)
+    assert any(value.startswith("To concentrate on the North, the Centre, or both?  \nOriginally") for value in shown), shown
+    highlighted = [value for value in shown if "**To concentrate" in value]
+    assert highlighted
+    for value in highlighted:  # every ** opened is closed on the same line
+        assert all(line.count("**") % 2 == 0 for line in value.split("\n")), value
+
+
+def test_markdown_helpers_keep_lines_and_escape() -> None:
+    assert briefing.markdown_lines("Heading?\nText *with* stars [1].") == "Heading?  \nText \\*with\\* stars [1]."
+    passage = "b) Focus on the Centre\n\nConsidering the risks, a refocus might help. Other text."
+    quote = "b) Focus on the Centre\n\nConsidering the risks, a refocus might help."
+    assert briefing.highlight_quote(passage, quote) == (
+        "**b) Focus on the Centre**\n\n**Considering the risks, a refocus might help.** Other text.")
