@@ -108,12 +108,25 @@ def defined_term(question: str) -> str | None:
 
 
 def definition_bonus(term: str | None, sentence: str, settings: Settings) -> float:
-    """Prefer the sentence that spells the term out ('Forces Armées Maliennes (FAMA)') or names it."""
+    """Prefer the sentence that spells the term out ('Forces Armées Maliennes (FAMA)'), then one
+    that says what it is ('MINUSMA’s mandate is ...'), then one that names it."""
     if not term:
         return 0.0
     if re.search(rf"\(\s*{re.escape(term)}\s*\)", sentence):
         return settings.definition_bonus
-    return settings.definition_bonus / 3 if term.lower() in sentence.lower() else 0.0
+    lowered = sentence.lower()
+    names = [form.lower() for form in term_forms(term)]
+    if any(re.search(rf"{re.escape(name)}\s+(?:is|are|was|were)\b", lowered) for name in names):
+        return settings.definition_bonus / 2
+    return settings.definition_bonus / 3 if any(name in lowered for name in names) else 0.0
+
+
+def term_forms(term: str) -> list[str]:
+    """A term as a sentence may word it: 'mandate of MINUSMA' is also 'MINUSMA’s mandate'."""
+    match = re.match(r"^(.+?)\s+of\s+(?:the\s+)?(.+)$", term, re.I)
+    if not match:
+        return [term]
+    return [term, f"{match.group(2)}’s {match.group(1)}", f"{match.group(2)}'s {match.group(1)}"]
 
 
 def is_heading(chunk: Chunk, k: int) -> bool:

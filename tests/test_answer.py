@@ -7,7 +7,8 @@ import re
 import numpy as np
 import pytest
 
-from assistant.answer import (Citation, ScoredSentence, _with_marker, asks_only_about, named_section, quantity_gap,
+from assistant.answer import (Citation, ScoredSentence, _with_marker, asks_only_about, defined_term, definition_bonus,
+                              named_section, quantity_gap,
                               verify_citation)
 from assistant.retrieve import Hit
 from assistant.errors import QuestionError
@@ -227,3 +228,19 @@ def test_marker_goes_before_closing_punctuation_not_after_a_bracket():
     assert _with_marker("It held 66 interviews.", 1) == "It held 66 interviews [1]."
     assert _with_marker("6. Women, peace and security (WPS)", 3) == "6. Women, peace and security (WPS) [3]"
     assert _with_marker("They called it “an evil.”", 2) == "They called it “an evil [2].”"
+
+
+def test_definition_prefers_spelled_out_then_what_it_is_then_a_mention(assistant):
+    settings = assistant.settings
+    term = defined_term("What is the mandate of MINUSMA?")
+    assert term == "mandate of MINUSMA"
+    says_what = definition_bonus(term, "MINUSMA’s mandate is essentially to support the Algiers Agreement.", settings)
+    mentions = definition_bonus(term, "The AU endorses the current mandate of MINUSMA.", settings)
+    spelled = definition_bonus("FAMA", "the Forces Armées Maliennes (FAMA) fought.", settings)
+    assert spelled > says_what > mentions > 0.0
+    assert definition_bonus(term, "Nothing about it here.", settings) == 0.0
+
+
+def test_the_mandate_answer_says_what_the_mandate_is(assistant):
+    answer = assistant.ask("What is the mandate of MINUSMA?")
+    assert "MINUSMA’s mandate is essentially to support efforts towards the implementation of the Algiers Agreement" in answer.answer
