@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from assistant.answer import (Citation, ScoredSentence, _with_marker, asks_only_about, defined_term, definition_bonus,
-                              named_section, quantity_gap,
-                              verify_citation)
+                              named_section, quantity_gap, verify_citation)
 from assistant.retrieve import Hit
 from assistant.errors import QuestionError
 from assistant.retrieve import expand_query, find_acronyms
