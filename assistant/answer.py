@@ -191,10 +191,11 @@ def section_hits(section: str, chunks: list[Chunk]) -> list[Hit]:
     return [Hit(rank, c.id, c.document, c.section, c.page, 1.0, c.text, i) for rank, (i, c) in enumerate(inside, 1)]
 
 
-def asks_only_about(question: str, alias: str) -> bool:
-    """'What is option 2b?', 'What does the report say about the second dilemma?': nothing is
-    asked beyond the section itself."""
-    return not set(lexical_tokens(question)) - set(lexical_tokens(alias)) - {"option", "dilemma", "dimension"}
+def asks_only_about(question: str, alias: str, title: str = "") -> bool:
+    """'What is option 2b?', 'What does the report say about the second dilemma (To concentrate
+    on the North, the Centre, or both?)': nothing is asked beyond the section itself."""
+    named = set(lexical_tokens(alias)) | set(lexical_tokens(title)) | {"option", "dilemma", "dimension"}
+    return not set(lexical_tokens(question)) - named
 
 
 def section_opening(hits: list[Hit], chunks: list[Chunk], sentences: int = 3) -> list[ScoredSentence]:

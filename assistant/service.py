@@ -117,7 +117,7 @@ class Assistant:
             return []
         section, alias = named
         hits = section_hits(section, self.index.chunks)
-        if asks_only_about(question, alias):
+        if asks_only_about(question, alias, section.split(" > ")[-1]):
             return section_opening(hits, self.index.chunks)
         scored = score_sentences(question, vector, hits, self.index.chunks, self.index.sentence_vectors,
                                  self.index.sentence_offsets, settings)
@@ -164,21 +164,26 @@ class Assistant:
         return self._framework
 
     def _build_framework(self) -> dict[str, list[tuple[str, str, str]]]:
+        """The sections the outline numbers as dimensions, dilemmas and options ('dimension 3',
+        'dilemma 2', 'option 2b'), in reading order, each with its first sentence and a question
+        that names it (answered from the section itself)."""
         sections = list(dict.fromkeys(c.section for c in self.index.chunks if c.kind == "body" and not c.summary))
+        groups: dict[str, list[tuple[str, str, str]]] = {"dimensions": [], "dilemmas": [], "options": []}
+        for section in sections:
+            title = section.split(" > ")[-1]
+            numbered = [m for alias in self._aliases.get(title, []) if (m := FRAMEWORK_ALIAS.match(alias))]
+            if numbered:
+                kind, alias = numbered[0].group(1), numbered[0].group(0)
+                plain = re.sub(r"^(?:[IVX]+\.|\d+\.|[a-h]\))\s*", "", title)
+                groups[kind + "s"].append((title, self._first_sentence(section),
+                                           f"What does the report say about {alias} ({plain.rstrip('?')})?"))
+        return groups
 
-        def first_sentence(section: str) -> str:
-            chunk = next(c for c in self.index.chunks if c.section == section and c.kind == "body")
-            a, b = chunk.sentences[0] if chunk.sentences else (0, len(chunk.text))
-            return chunk.text[a:b]
-
-        dimensions = [s for s in sections if re.match(r"^(V|VI|VII|VIII|IX|X|XI|XII)\.\s", s) and " > " not in s]
-        dilemmas = [s for s in sections if "Strategic Policy Dilemmas > " in s]
-        options = [s for s in sections if s.startswith("XIV.") and " > " in s]
-        return {
-            "dimensions": [(s, first_sentence(s), f"What does the report find on {s.split('. ', 1)[1].lower()}?") for s in dimensions],
-            "dilemmas": [(s.split(" > ")[-1], first_sentence(s), f"What does the report say about the dilemma: {s.split(' > ')[-1]}") for s in dilemmas],
-            "options": [(s.split(" > ")[-1], first_sentence(s), f"What does the report say about the option '{s.split(' > ')[-1]}'?") for s in options],
-        }
+    def _first_sentence(self, section: str) -> str:
+        chunk = next(c for c in self.index.chunks if c.section == section and c.kind == "body")
+        k = 1 if chunk.opens_with_heading and len(chunk.sentences) > 1 else 0
+        a, b = chunk.sentences[k] if chunk.sentences else (0, len(chunk.text))
+        return chunk.text[a:b]
 
 
 def refusal_reason(unknown: list[str], features: dict[str, float], settings: Settings) -> str | None:
@@ -191,6 +196,8 @@ def refusal_reason(unknown: list[str], features: dict[str, float], settings: Set
     return None
 
 
+# An outline alias that numbers a part of the report's framework: 'dimension 3', 'option 2b'.
+FRAMEWORK_ALIAS = re.compile(r"^(dimension|dilemma|option) (\d\w?)$")
 NAME_WORD = r"(?:[A-Z][\w’'-]*|\d{4})"
 NAME_PHRASE = re.compile(rf"{NAME_WORD}(?:\s+(?:of\s+the\s+|of\s+|de\s+)?{NAME_WORD})*")
 

@@ -274,3 +274,16 @@ def test_markdown_helpers_keep_lines_and_escape() -> None:
     quote = "b) Focus on the Centre\n\nConsidering the risks, a refocus might help."
     assert briefing.highlight_quote(passage, quote) == (
         "**b) Focus on the Centre**\n\n**Considering the risks, a refocus might help.** Other text.")
+
+
+def test_framework_questions_name_their_section_and_get_its_opening(report_assistant) -> None:
+    framework = report_assistant.framework()
+    title, _, question = framework["dilemmas"][1]
+    assert question == "What does the report say about dilemma 2 (To concentrate on the North, the Centre, or both)?"
+    answer = report_assistant.ask(question)
+    assert answer.answer.splitlines()[0] == title
+    assert all(c.section.endswith(title) for c in answer.citations)
+    assert [t for t, _, _ in framework["options"]][2:6] == [
+        "a) Focus on the North", "b) Focus on the Centre",
+        "c) Struggling on with the current resources and focusing on the Centre and the North",
+        "d) Expansion and focus on the Centre and the North"]
