@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assistant.conversation import Conversation, is_follow_up
+from assistant.conversation import Conversation, is_follow_up, swap_reference
 
 
 def test_follow_up_detection():
@@ -33,3 +33,24 @@ def test_a_new_topic_is_not_rewritten(assistant):
     conversation.add(assistant.ask("What does the report say about Kidal?", conversation))
     question = "How many interviews did the research team conduct?"
     assert assistant.ask(question, conversation).resolved_question == question
+
+
+def test_a_follow_up_can_move_to_the_next_numbered_section(assistant):
+    conversation = Conversation()
+    conversation.add(assistant.ask("What is the second dilemma?", conversation))
+    third = assistant.ask("And the third?", conversation)
+    assert third.resolved_question == "What is the third dilemma?"
+    assert third.answer.splitlines()[0] == "To link with the government, or not?"
+    conversation.add(third)
+    conversation.add(assistant.ask("What does the report say about option 2b?", conversation))
+    other = assistant.ask("And option 2c?", conversation)
+    assert other.resolved_question == "What does the report say about option 2c?"
+    assert all(c.section.endswith("c) Struggling on with the current resources and focusing on the Centre and the North")
+               for c in other.citations)
+
+
+def test_swap_reference_only_swaps_numbered_sections():
+    assert swap_reference("the fourth", "What is the second dilemma?") == "What is the fourth dilemma?"
+    assert swap_reference("option 3", "Why was option 2d not chosen?") == "Why was option 3 not chosen?"
+    assert swap_reference("the third", "What does the report say about option 2b?") is None
+    assert swap_reference("the Centre", "What is the second dilemma?") is None
