@@ -152,6 +152,8 @@ def outline_answer(question: str, hits: list[Hit], chunks: list[Chunk], aliases:
             best, best_overlap = parent, overlap
     if best is None or not any(h.section.startswith(best) for h in hits[:5]):
         return []
+    if not _asks_for_the_list(query, best, aliases):
+        return []  # 'What are the risks of ...?' wants sentences, not the list of headings
     items = []
     for section in (s for s in sections if s.startswith(best + " > ")):
         position, chunk = next((i, c) for i, c in enumerate(chunks) if c.section == section and c.kind == "body")
@@ -209,6 +211,21 @@ def section_opening(hits: list[Hit], chunks: list[Chunk], sentences: int = 3) ->
             for k, (a, b) in enumerate(chunk.sentences[:sentences])]
 
 
+# Words a question may use when it asks for a section's list of sub-sections and nothing more.
+LIST_REQUEST_WORDS = frozenset(lexical_tokens("see sees identify identifies propose proposes consider considers "
+                                              "list name main key possible strategic policy future report study "
+                                              "mission minusma"))
+
+
+def _asks_for_the_list(query: set[str], parent: str, aliases: dict[str, list[str]]) -> bool:
+    """'Which options does it see for the Mission's future?' asks for the list; 'What are the
+    strategic priorities under resolution 2480?' does not, though it shares a word with a title."""
+    title = parent.split(" > ")[-1]
+    named = set(lexical_tokens(re.sub(r"^(?:[IVX]+\.|\d+\.|[a-h]\))\s*", "", title)))
+    named |= {t for alias in aliases.get(title, []) for t in lexical_tokens(alias)}
+    return not {t for t in query if len(t) > 1} - named - LIST_REQUEST_WORDS  # 1 letter: "Mission's" -> s
+
+
 def _near_duplicate(a: str, b: str) -> bool:
     x, y = set(lexical_tokens(a)), set(lexical_tokens(b))
     return bool(x and y) and len(x & y) / len(x | y) >= 0.5
@@ -223,10 +240,14 @@ def select_sentences(question: str, scored: list[ScoredSentence], settings: Sett
     listed = _list_answer(question, ranked, settings)
     if listed:
         return listed
+    # Outside a list answer, a short list item ('- French Operation Barkhane,') says nothing alone.
+    ranked = [s for s in ranked if len(s.text.split()) >= 4 and not (LIST_ITEM.match(s.text) and len(s.text.split()) < 8)]
+    if not ranked:
+        return []
     if settings.same_passage_bonus:
         # Neighbours of the best sentence tend to carry the rest of the answer.
         best = ranked[0].hit.position
-        ranked = sorted(usable, key=lambda s: -(s.score + settings.same_passage_bonus * (s.hit.position == best)))
+        ranked = sorted(ranked, key=lambda s: -(s.score + settings.same_passage_bonus * (s.hit.position == best)))
     chosen: list[ScoredSentence] = []
     for sentence in ranked:
         if len(chosen) == settings.max_answer_sentences:

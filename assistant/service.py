@@ -101,8 +101,8 @@ class Assistant:
         if reason or doubtful or not hits:
             text, citations = abstained_answer(resolved, hits, reason)
             return Answer(question, text, True, tuple(citations), tuple(hits), resolved, question_id, confidence)
-        chosen = (outline_answer(resolved, hits, self.index.chunks, self._aliases)
-                  or self._named_section_answer(resolved, named, vector, settings)
+        chosen = (self._named_section_answer(resolved, named, vector, settings)
+                  or outline_answer(resolved, hits, self.index.chunks, self._aliases)
                   or select_sentences(resolved, scored, settings))
         text, citations = compose(resolved, chosen, self.index.chunks)
         if not citations:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from assistant.answer import (Citation, ScoredSentence, _with_marker, asks_only_about, defined_term, definition_bonus,
-                              named_section, quantity_gap, verify_citation)
+                              named_section, quantity_gap, select_sentences, verify_citation)
 from assistant.retrieve import Hit
 from assistant.errors import QuestionError
 from assistant.retrieve import expand_query, find_acronyms
@@ -243,3 +243,22 @@ def test_definition_prefers_spelled_out_then_what_it_is_then_a_mention(assistant
 def test_the_mandate_answer_says_what_the_mandate_is(assistant):
     answer = assistant.ask("What is the mandate of MINUSMA?")
     assert "MINUSMA’s mandate is essentially to support efforts towards the implementation of the Algiers Agreement" in answer.answer
+
+
+@pytest.mark.parametrize("question", [
+    "What are the risks of option 2a?",
+    "What are MINUSMA's strategic priorities under resolution 2480?",
+    "What are the main challenges for the mission in the Centre?",
+])
+def test_a_what_are_question_about_something_else_is_not_answered_with_headings(assistant, question):
+    answer = assistant.ask(question)
+    headings = {c.section.split(" > ")[-1] for c in assistant.index.chunks}
+    lines = [re.sub(r"\s*\[\d+\]", "", line).strip() for line in answer.answer.splitlines()]
+    assert not any(line in headings for line in lines), answer.answer
+
+
+def test_a_short_list_item_is_not_an_answer_on_its_own(assistant):
+    picked = select_sentences("Who was interviewed?", _sentences(
+        "- French Operation Barkhane,", "The team interviewed officials of the Mission in Bamako and Gao."),
+        assistant.settings)
+    assert [s.text for s in picked] == ["The team interviewed officials of the Mission in Bamako and Gao."]

@@ -54,3 +54,11 @@ def test_swap_reference_only_swaps_numbered_sections():
     assert swap_reference("option 3", "Why was option 2d not chosen?") == "Why was option 3 not chosen?"
     assert swap_reference("the third", "What does the report say about option 2b?") is None
     assert swap_reference("the Centre", "What is the second dilemma?") is None
+
+
+def test_a_pronoun_follow_up_on_a_numbered_option_is_answered_from_it(assistant):
+    conversation = Conversation()
+    conversation.add(assistant.ask("What is option 2b?", conversation))
+    risks = assistant.ask("What are its risks?", conversation)
+    assert "option 2b" in risks.resolved_question
+    assert risks.citations and all(c.section.endswith("b) Focus on the Centre") for c in risks.citations)
