@@ -15,6 +15,7 @@ from .ingest import SourceDocument
 # with the running header. The number is the page of the text that follows.
 RUNNING_HEADER = re.compile(r"^(\d{1,3})(?:Assessing the Effectiveness of the UN Mission in Mali|\s+[IVX]+\.\s+\S.*)\s*$")
 FOOTNOTE_START = re.compile(r"^(\d{1,3})\s+(?=\S)(?!\d)")
+URL = re.compile(r"https?://|www\.")
 CAPTION = re.compile(r"^\s*(Figure|Table)\s+\d+\s*:")
 NUMERIC_TOKEN = re.compile(r"^[\d.,/%:<>()\-–]+$|^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)$")
 SENTENCE_END = re.compile(r"[.!?:;”\"’]\d{0,3}\s*$")  # a footnote number may follow
@@ -65,6 +66,7 @@ def clean_document(source: SourceDocument) -> CleanDocument:
     """Clean a source document into body blocks and footnotes."""
     lines = _page_lines(source)
     _mark_footnotes(lines)
+    _drop_footnote_tails(lines)
     _mark_residue(lines)
     vocabulary = _hyphen_vocabulary("\n".join(l.text for l in lines))
     blocks, notes = _build_blocks(lines, vocabulary)
@@ -164,6 +166,19 @@ def _mark_footnotes(lines: list[_Line]) -> None:
             line.text = line.text[match.end():]
         elif current is not None:
             line.kind, line.note = ("note", current) if line.text.strip() else ("blank", None)
+
+
+def _drop_footnote_tails(lines: list[_Line]) -> None:
+    """A line with a web address right after footnote text is the tail of a footnote whose start
+    the extraction lost (' 2018, https://…'); left in the body, it splits the sentence that runs on
+    after it ('… between the Mission' / 'and other actors.')."""
+    previous = None
+    for line in lines:
+        if not line.text.strip():
+            continue
+        if line.kind == "body" and previous is not None and previous.kind == "note" and URL.search(line.text):
+            line.kind = "drop"
+        previous = line
 
 
 def _looks_like_note(text: str) -> bool:

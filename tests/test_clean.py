@@ -80,3 +80,12 @@ def test_printed_pages_only_where_known(body_chunks):
     assert set(pages) - {None} <= set(range(5, 130))
     figure3 = next(c for c in body_chunks if "As Figure 3 shows, governance indicators" in c.text)
     assert figure3.page in (26, 27)
+
+
+def test_a_lost_footnotes_tail_does_not_split_the_sentence_around_it(body_chunks):
+    # The extraction lost footnotes 307-311 but kept one line of them, with a web address, at the
+    # top of the next page: " 2018, https://www.diis.dk/...". The sentence runs on after it.
+    assert "https://www.diis.dk/en/research/a-fragile-military-response" in RAW
+    body = "\n".join(c.text for c in body_chunks)
+    assert "between the Mission and other actors." in body
+    assert not re.search(r"https?://|www\.", body)
