@@ -12,7 +12,7 @@ import numpy as np
 from .chunk import Chunk
 from .config import Settings
 from .lexical import lexical_tokens
-from .retrieve import Hit
+from .retrieve import Hit, plain_title
 
 LIST_QUESTION = re.compile(r"^\s*(?:what|which|who|list|name)\b.*\b(?:are|were|include|list|dimensions|options|dilemmas|stakeholders|groups)\b", re.I)
 LIST_ITEM = re.compile(r"^(?:[•▪-]\s|\d{1,2}\.\s)")
@@ -143,10 +143,7 @@ def outline_answer(question: str, hits: list[Hit], chunks: list[Chunk], aliases:
     sections = list(dict.fromkeys(c.section for c in chunks if c.kind == "body" and not c.summary))
     best, best_overlap = None, 0
     for parent in dict.fromkeys(s.rsplit(" > ", 1)[0] for s in sections if " > " in s):
-        title = parent.split(" > ")[-1]
-        words = set(lexical_tokens(re.sub(r"^(?:[IVX]+\.|\d+\.|[a-h]\))\s*", "", title)))
-        words |= {t for alias in aliases.get(title, []) for t in lexical_tokens(alias)}
-        overlap = len(query & words)
+        overlap = len(query & _title_words(parent.split(" > ")[-1], aliases))
         children = [s for s in sections if s.startswith(parent + " > ")]
         if overlap > best_overlap and len(children) >= 2:
             best, best_overlap = parent, overlap
@@ -193,10 +190,13 @@ def section_hits(section: str, chunks: list[Chunk]) -> list[Hit]:
     return [Hit(rank, c.id, c.document, c.section, c.page, 1.0, c.text, i) for rank, (i, c) in enumerate(inside, 1)]
 
 
+SECTION_KIND_WORDS = frozenset(lexical_tokens("option dilemma dimension"))
+
+
 def asks_only_about(question: str, alias: str, title: str = "") -> bool:
     """'What is option 2b?', 'What does the report say about the second dilemma (To concentrate
     on the North, the Centre, or both?)': nothing is asked beyond the section itself."""
-    named = set(lexical_tokens(alias)) | set(lexical_tokens(title)) | {"option", "dilemma", "dimension"}
+    named = set(lexical_tokens(alias)) | set(lexical_tokens(title)) | SECTION_KIND_WORDS
     return not set(lexical_tokens(question)) - named
 
 
@@ -220,10 +220,13 @@ LIST_REQUEST_WORDS = frozenset(lexical_tokens("see sees identify identifies prop
 def _asks_for_the_list(query: set[str], parent: str, aliases: dict[str, list[str]]) -> bool:
     """'Which options does it see for the Mission's future?' asks for the list; 'What are the
     strategic priorities under resolution 2480?' does not, though it shares a word with a title."""
-    title = parent.split(" > ")[-1]
-    named = set(lexical_tokens(re.sub(r"^(?:[IVX]+\.|\d+\.|[a-h]\))\s*", "", title)))
-    named |= {t for alias in aliases.get(title, []) for t in lexical_tokens(alias)}
+    named = _title_words(parent.split(" > ")[-1], aliases)
     return not {t for t in query if len(t) > 1} - named - LIST_REQUEST_WORDS  # 1 letter: "Mission's" -> s
+
+
+def _title_words(title: str, aliases: dict[str, list[str]]) -> set[str]:
+    """The words that name a section: its title without numbering, and its outline aliases."""
+    return set(lexical_tokens(plain_title(title))) | {t for alias in aliases.get(title, []) for t in lexical_tokens(alias)}
 
 
 def _near_duplicate(a: str, b: str) -> bool:

@@ -82,6 +82,14 @@ def expand_query(question: str, acronyms: dict[str, str]) -> str:
     return question + (" (" + "; ".join(additions) + ")" if additions else "")
 
 
+SECTION_NUMBER = re.compile(r"^(?:[IVX]+\.|\d+\.|[a-h]\))\s*")
+
+
+def plain_title(title: str) -> str:
+    """A heading without its numbering: 'b) Focus on the Centre' -> 'Focus on the Centre'."""
+    return SECTION_NUMBER.sub("", title)
+
+
 def _shingles(text: str) -> frozenset:
     words = re.findall(r"[a-z0-9]+", text.lower())
     return frozenset(zip(words, words[1:], words[2:]))
@@ -102,7 +110,7 @@ class Retriever:
         self._shingles = [_shingles(c.text) for c in self.chunks]
         self._twins = self._summary_twins()
         # The leaf title, without numbering ("b) Focus on the Centre" -> focus, centre).
-        self._title_tokens = [set(lexical_tokens(re.sub(r"^(?:[IVX]+\.|\d+\.|[a-h]\))\s*", "", c.section.split(" > ")[-1])))
+        self._title_tokens = [set(lexical_tokens(plain_title(c.section.split(" > ")[-1])))
                               for c in self.chunks]
         # Per chunk, compiled once: the outline aliases of its sections ("option 2b").
         self._alias_patterns = [[re.compile(rf"\b{re.escape(a.lower())}\b") for a in self._aliases_of(c)]

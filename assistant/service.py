@@ -15,7 +15,7 @@ from .embed import load_embedder
 from .errors import IndexCorruptError, QuestionError
 from .index import BuildProgress, ProgressCallback, ensure_index, load_index
 from .lexical import STOPWORDS, inverse_document_frequency, lexical_tokens
-from .retrieve import Retriever
+from .retrieve import Retriever, plain_title
 
 DEFAULT_CITATION = "EPON, *Assessing the Effectiveness of the United Nations Mission in Mali / MINUSMA* (NUPI, 2019)"
 __all__ = ["Assistant", "BuildProgress"]
@@ -174,7 +174,7 @@ class Assistant:
             numbered = [m for alias in self._aliases.get(title, []) if (m := FRAMEWORK_ALIAS.match(alias))]
             if numbered:
                 kind, alias = numbered[0].group(1), numbered[0].group(0)
-                plain = re.sub(r"^(?:[IVX]+\.|\d+\.|[a-h]\))\s*", "", title)
+                plain = plain_title(title)
                 groups[kind + "s"].append((title, self._first_sentence(section),
                                            f"What does the report say about {alias} ({plain.rstrip('?')})?"))
         return groups
