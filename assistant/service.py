@@ -180,10 +180,9 @@ class Assistant:
         return groups
 
     def _first_sentence(self, section: str) -> str:
-        chunk = next(c for c in self.index.chunks if c.section == section and c.kind == "body")
-        k = 1 if chunk.opens_with_heading and len(chunk.sentences) > 1 else 0
-        a, b = chunk.sentences[k] if chunk.sentences else (0, len(chunk.text))
-        return chunk.text[a:b]
+        """The section's first sentence after its heading (the heading itself if that is all)."""
+        opening = section_opening(section_hits(section, self.index.chunks), self.index.chunks)
+        return next((s.text for s in opening if not s.heading), opening[0].text if opening else "")
 
 
 def refusal_reason(unknown: list[str], features: dict[str, float], settings: Settings) -> str | None:
