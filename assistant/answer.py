@@ -49,9 +49,17 @@ class Answer:
     resolved_question: str = ""
     id: str | None = None
     confidence: float = 0.0
+    reason: str | None = None  # why the assistant abstained, in one sentence (None when it answered)
+
+    @property
+    def understood_as(self) -> str | None:
+        """The standalone question searched, when the question was resolved as a follow-up."""
+        resolved = " ".join((self.resolved_question or "").split())
+        return resolved if resolved and resolved != " ".join(self.question.split()) else None
 
     def to_dict(self) -> dict:
         record = {"id": self.id, "question": self.question, "answer": self.answer, "abstained": self.abstained,
+                  "reason": self.reason, "understood_as": self.understood_as,
                   "citations": [c.to_dict() for c in self.citations], "passages": [p.to_dict() for p in self.passages]}
         if self.id is None:
             record.pop("id")

@@ -19,6 +19,7 @@ from .retrieve import Retriever, plain_title
 
 DEFAULT_CITATION = "EPON, *Assessing the Effectiveness of the United Nations Mission in Mali / MINUSMA* (NUPI, 2019)"
 __all__ = ["Assistant", "BuildProgress"]
+WEAK_EVIDENCE = "No passage it holds answers the question closely enough."
 log = logging.getLogger(__name__)
 
 
@@ -99,15 +100,16 @@ class Assistant:
         # however weak the retrieval evidence looks; the refusal rules still apply.
         doubtful = confidence < settings.abstain_threshold and named is None
         if reason or doubtful or not hits:
+            reason = reason or WEAK_EVIDENCE
             text, citations = abstained_answer(resolved, hits, reason)
-            return Answer(question, text, True, tuple(citations), tuple(hits), resolved, question_id, confidence)
+            return Answer(question, text, True, tuple(citations), tuple(hits), resolved, question_id, confidence, reason)
         chosen = (self._named_section_answer(resolved, named, vector, settings)
                   or outline_answer(resolved, hits, self.index.chunks, self._aliases)
                   or select_sentences(resolved, scored, settings))
         text, citations = compose(resolved, chosen, self.index.chunks)
         if not citations:
-            text, citations = abstained_answer(resolved, hits)
-            return Answer(question, text, True, (), tuple(hits), resolved, question_id, confidence)
+            text, citations = abstained_answer(resolved, hits, WEAK_EVIDENCE)
+            return Answer(question, text, True, (), tuple(hits), resolved, question_id, confidence, WEAK_EVIDENCE)
         return Answer(question, text, False, tuple(citations), tuple(hits), resolved, question_id, confidence)
 
     def _named_section_answer(self, question: str, named: tuple[str, str] | None, vector, settings: Settings) -> list:
