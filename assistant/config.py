@@ -45,6 +45,7 @@ class Settings:
     collapse_duplicates: bool = True
     duplicate_overlap: float = 0.6
     sections: tuple[str, ...] = field(default_factory=tuple)  # restrict to these chapter prefixes
+    documents: tuple[str, ...] = ()  # search only these documents (names on the shelf); empty = all
 
     # Answer composition.
     answer_passages: int = 5
@@ -94,6 +95,8 @@ def validated(settings: Settings) -> Settings:
         raise ValueError("rrf_k must be >= 1 and the list weights must not be negative")
     if settings.mode == "hybrid" and settings.weight_dense + settings.weight_bm25 + settings.weight_sentences <= 0:
         raise ValueError("hybrid retrieval needs at least one positive list weight")
+    if isinstance(settings.documents, str) or not all(isinstance(n, str) and n for n in settings.documents):
+        raise ValueError("documents must be a tuple of document names (empty searches every document)")
     if not settings.quantity_gap_limit > 0:  # also catches NaN
         raise ValueError("quantity_gap_limit must be above 0 (above 1 turns the rule off)")
     from .answer import ABSTENTION_FEATURES  # late: answer.py builds on this module
