@@ -1,49 +1,224 @@
-"""The `assistant` command: index, ask (one question, JSON, or batch) and eval."""
+"""The `assistant` command: index, ask (one question, JSON, or batch), eval, and the shelf
+(documents, add, remove). See ../shared/CONTRACTS.md §2-§3 for what outside tools rely on."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
+import os
+import shutil
 import sys
+import tempfile
+import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Settings
 from .errors import AssistantError
 
 EXIT_OK, EXIT_ERROR, EXIT_GATE = 0, 1, 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
+EXIT_PIPE = 141  # 128 + SIGPIPE, as a shell reports a reader that went away
+SUFFIXES = (".pdf", ".txt", ".md")  # what `assistant add` accepts (ingest.SUPPORTED_SUFFIXES)
+COMPANIONS = (".outline.json", ".profile.json")  # per-document files that go with a document
+log = logging.getLogger(__name__)
 
 
-def _progress_bar():
-    """A tqdm bar per build stage on a terminal; silent otherwise."""
-    if not sys.stderr.isatty():
-        return None
-    from tqdm import tqdm
-
-    bars = {}
-
-    def update(progress):
-        bar = bars.get(progress.stage)
-        if bar is None:
-            bar = bars[progress.stage] = tqdm(total=max(progress.total, 1), desc=progress.stage, leave=False)
-        bar.n = progress.done
-        bar.refresh()
-        if progress.done >= progress.total:
-            bar.close()
-
-    return update
+class CommandError(AssistantError):
+    """A command cannot do what was asked (bad argument, unknown document, unwritable file)."""
 
 
-def _load(settings: Settings, force: bool = False):
+@dataclass(frozen=True)
+class Step:
+    """Where a long task is, shaped like index.BuildProgress: what both reporters read."""
+
+    stage: str
+    done: int
+    total: int
+
+
+# --- Progress -----------------------------------------------------------------------------
+
+
+class TerminalProgress:
+    """A tqdm bar per build stage. A background thread redraws it every `redraw_seconds`, so the
+    elapsed time keeps moving while one long batch is embedded between two updates."""
+
+    def __init__(self, stream=None, redraw_seconds: float = 1.0) -> None:
+        self.stream = stream or sys.stderr
+        self.bar = None
+        self.stage = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._redraw, args=(redraw_seconds,), daemon=True)
+        self._thread.start()
+
+    def __call__(self, progress) -> None:
+        from tqdm import tqdm
+
+        with self._lock:
+            if progress.stage != self.stage:
+                self._close_bar()
+                self.stage = progress.stage
+                if progress.stage == "done":
+                    return
+                self.bar = tqdm(total=max(progress.total, 1), desc=progress.stage, leave=False, file=self.stream)
+            if self.bar is not None:
+                self.bar.total = max(progress.total, 1)
+                self.bar.n = progress.done
+                self.bar.refresh()
+
+    def _redraw(self, seconds: float) -> None:
+        while not self._stop.wait(seconds):
+            with self._lock:
+                if self.bar is not None:
+                    self.bar.refresh()
+
+    def _close_bar(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def close(self) -> None:
+        self._stop.set()
+        with self._lock:
+            self._close_bar()
+
+
+class LogProgress:
+    """Plain progress lines for logs and CI ("embedding chunks: 120/454 (26%), 31 s"): one when
+    a stage starts, one when it ends, and in between at most one every `every_seconds`."""
+
+    def __init__(self, stream=None, every_seconds: float = 5.0, clock=time.monotonic) -> None:
+        self.stream = stream or sys.stderr
+        self.every = every_seconds
+        self.clock = clock
+        self.stage = None
+        self.started = self.last = 0.0
+
+    def __call__(self, progress) -> None:
+        now = self.clock()
+        if progress.stage == "done":
+            return  # the command prints its own summary
+        finished = progress.done >= progress.total
+        if progress.stage != self.stage:
+            self.stage, self.started = progress.stage, now
+        elif not finished and now - self.last < self.every:
+            return
+        self.last = now
+        share = 100 * progress.done // progress.total if progress.total else 100
+        print(f"{progress.stage}: {progress.done}/{progress.total} ({share}%), {now - self.started:.0f} s",
+              file=self.stream, flush=True)
+
+    def close(self) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def progress_reporter():
+    """A bar on a terminal, plain lines otherwise (a log file, CI, a pipe)."""
+    reporter = TerminalProgress() if sys.stderr.isatty() else LogProgress()
+    try:
+        yield reporter
+    finally:
+        reporter.close()
+
+
+# --- The index and the shelf (to be served by assistant.index.shelf / open_index) -----------
+
+
+@dataclass(frozen=True)
+class ShelfDocument:
+    """One document in the index."""
+
+    name: str
+    title: str
+    pages: int | None  # pages with a known number; None for a text without page numbers
+    chunks: int
+
+
+@dataclass(frozen=True)
+class Shelf:
+    """What the index holds, and the files of documents/ that could not be read."""
+
+    documents: tuple[ShelfDocument, ...]
+    skipped: tuple[tuple[str, str], ...]  # (file name, reason)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(d.name for d in self.documents)
+
+
+def build_index(settings: Settings, progress=None, force: bool = False):
+    """Build the index when missing or stale (under the build lock); the report, else None."""
+    from .index import ensure_index
+
+    return ensure_index(settings, progress, force=force)
+
+
+def read_shelf(settings: Settings) -> Shelf:
+    """The shelf as the built index describes it: its manifest and chunks."""
+    index_dir = Path(settings.index_dir)
+    try:
+        manifest = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
+        chunks = [json.loads(line) for line in (index_dir / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
+                  if line.strip()]
+    except (OSError, ValueError) as error:
+        raise CommandError(f"The index in {index_dir} cannot be read ({error}): run `assistant index --force`.") from error
+    counts: dict[str, int] = {}
+    pages: dict[str, set] = {}
+    for chunk in chunks:
+        counts[chunk["document"]] = counts.get(chunk["document"], 0) + 1
+        if chunk.get("page") is not None:
+            pages.setdefault(chunk["document"], set()).add(chunk["page"])
+    documents = tuple(ShelfDocument(d["id"], d.get("title") or d["id"], len(pages[d["id"]]) if d["id"] in pages else None,
+                                    counts.get(d["id"], 0)) for d in manifest.get("documents", []))
+    skipped = tuple((s["file"], s["reason"]) for s in manifest.get("skipped", []))
+    return Shelf(documents, skipped)
+
+
+def load_assistant(settings: Settings, force: bool = False):
+    """The model and the index, loaded once (the index is built first when needed)."""
     from .service import Assistant
 
-    return Assistant.load(settings, progress=_progress_bar(), force=force)
+    with progress_reporter() as progress:
+        return Assistant.load(settings, progress=progress, force=force)
+
+
+def document_name(name: str) -> str:
+    """A document's name on the shelf is its file name without the suffix."""
+    path = Path(name.strip())
+    return path.stem if path.suffix.lower() in SUFFIXES else path.name
+
+
+def checked_documents(names, shelf: Shelf) -> tuple[str, ...]:
+    """Names for a document filter, each one on the shelf; else a message listing the shelf."""
+    names = tuple(dict.fromkeys(document_name(n) for n in names))
+    unknown = [n for n in names if n not in shelf.names]
+    if unknown:
+        raise CommandError(f"No document named {', '.join(repr(n) for n in unknown)} on the shelf; "
+                           f"it holds: {', '.join(shelf.names) or 'nothing'} (see `assistant documents`).")
+    return names
+
+
+def ready(settings: Settings, documents=()) -> Settings:
+    """Build the index if needed and check a document filter against it, before the model loads."""
+    with progress_reporter() as progress:
+        build_index(settings, progress)
+    if documents:
+        settings = settings.replace(documents=checked_documents(documents, read_shelf(settings)))
+    return settings
+
+
+# --- index ----------------------------------------------------------------------------------
 
 
 def cmd_index(args, settings: Settings) -> int:
-    from .index import ensure_index
-
-    report = ensure_index(settings, _progress_bar(), force=args.force)  # under the build lock
+    with progress_reporter() as progress:
+        report = build_index(settings, progress, force=args.force)
     if report is None:
         print(f"The index in {settings.index_dir} is up to date (use --force to rebuild).")
         return EXIT_OK
@@ -55,65 +230,244 @@ def cmd_index(args, settings: Settings) -> int:
     return EXIT_OK
 
 
+# --- ask ------------------------------------------------------------------------------------
+
+
 def format_answer(answer) -> str:
-    """The answer with [n] markers, then the numbered sources."""
+    """The answer with [n] markers, then the numbered sources (with their document when the
+    passages come from more than one)."""
+    several = len({p.document for p in answer.passages}) > 1
     lines = [answer.answer, ""]
     if answer.abstained:
+        if getattr(answer, "reason", None):
+            lines += [f"Why: {answer.reason}", ""]
         lines.append("Closest passages (not an answer):")
         for hit in answer.passages[:3]:
-            page = f", p. {hit.page}" if hit.page else ""
-            lines.append(f"  - {hit.section}{page}: {hit.text[:160]}…")
+            lines.append(f"  - {_locator(hit, several)}: {hit.text[:160]}…")
     else:
         lines.append("Sources:")
         for c in answer.citations:
-            page = f", p. {c.page}" if c.page else ""
-            lines.append(f"  [{c.n}] {c.section}{page} — “{c.quote}”")
+            lines.append(f"  [{c.n}] {_locator(c, several)} — “{c.quote}”")
     return "\n".join(lines)
 
 
+def _locator(item, with_document: bool) -> str:
+    page = f", p. {item.page}" if item.page else ""
+    document = f"{item.document}: " if with_document else ""
+    return f"{document}{item.section}{page}"
+
+
 def cmd_ask(args, settings: Settings) -> int:
-    if args.input:
-        return _ask_batch(args, settings)
+    if args.input or args.output:
+        if args.question:
+            raise CommandError("Give either one question or --input/--output, not both.")
+        return ask_batch(args, settings)
     if not args.question:
-        print("Give a question, e.g. assistant ask \"What does the report say about Kidal?\", "
-              "or --input QUESTIONS.jsonl --output ANSWERS.jsonl.", file=sys.stderr)
-        return EXIT_ERROR
-    assistant = _load(settings)
-    answer = assistant.ask(args.question)
+        raise CommandError("Give a question, e.g. assistant ask \"What does the report say about Kidal?\", "
+                           "or --input QUESTIONS.jsonl --output ANSWERS.jsonl.")
+    settings = ready(settings, args.document)
+    answer = load_assistant(settings).ask(args.question)
     print(json.dumps(answer.to_dict(), ensure_ascii=False) if args.json else format_answer(answer))
     return EXIT_OK
 
 
-def _ask_batch(args, settings: Settings) -> int:
-    from .errors import QuestionError
+# --- ask --input/--output (batch) -----------------------------------------------------------
 
-    if not args.output:
-        print("Batch mode needs --output ANSWERS.jsonl as well as --input.", file=sys.stderr)
-        return EXIT_ERROR
-    source = Path(args.input)
-    if not source.exists():
-        print(f"The input file {source} does not exist.", file=sys.stderr)
-        return EXIT_ERROR
-    assistant = _load(settings)
-    written = 0
-    with open(args.output, "w", encoding="utf-8") as out:
-        for number, line in enumerate(source.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            item = None
-            try:
-                item = json.loads(line)
-                record = assistant.ask(item["question"], question_id=item.get("id")).to_dict()
-            except (ValueError, KeyError, TypeError) as error:
-                record = {"id": item.get("id") if isinstance(item, dict) else None, "question": None,
-                          "error": f"line {number}: not a question object ({error})"}
-            except QuestionError as error:
-                record = {"id": item.get("id"), "question": item.get("question"), "error": str(error)}
-            record["id"] = record.get("id", item.get("id") if isinstance(item, dict) else None)
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
-            written += 1
-    print(f"Wrote {written} answers to {args.output}.", file=sys.stderr)
+JSON_TYPES = {dict: "an object", list: "an array", str: "a string", int: "a number", float: "a number",
+              bool: "true or false", type(None): "null"}
+
+
+@dataclass(frozen=True)
+class BatchLine:
+    """One non-blank line of a batch file: a question to ask, or what is wrong with it."""
+
+    number: int
+    id: object = None
+    question: object = None
+    conversation: object = None  # lines with the same value are one conversation
+    documents: tuple[str, ...] | None = None  # None: the command's own --document filter
+    error: str | None = None
+
+
+def parse_batch_line(number: int, raw: bytes) -> BatchLine | None:
+    """Parse one line of bytes; None for a blank line. Never raises: a bad line comes back
+    with `error` set, and with its id (and question) when they can be read at all."""
+    raw = raw.rstrip(b"\r\n")
+    if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]  # a byte-order mark, as some editors write
+    if not raw.strip():
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        salvaged = _salvage(raw)
+        return BatchLine(number, salvaged.get("id"), salvaged.get("question"),
+                         error=f"not valid UTF-8 (byte {error.start + 1} of the line); save the file as UTF-8")
+    try:
+        item = json.loads(text)
+    except ValueError as error:
+        return BatchLine(number, error=f"not valid JSON ({getattr(error, 'msg', error)} at column "
+                                       f"{getattr(error, 'colno', '?')})")
+    if not isinstance(item, dict):
+        return BatchLine(number, error=f"not a JSON object but {_json_type(item)}; "
+                                       'write {"id": ..., "question": "..."}')
+    line = BatchLine(number, item.get("id"), item.get("question"), item.get("conversation"))
+    problem = _field_problem(item)
+    if problem:
+        return BatchLine(number, line.id, line.question, line.conversation, error=problem)
+    documents = item.get("documents")
+    return BatchLine(number, line.id, line.question, line.conversation,
+                     tuple(documents) if documents is not None else None)
+
+
+def _salvage(raw: bytes) -> dict:
+    """The id and question of an undecodable line, read past the bad bytes, for the error record."""
+    try:
+        item = json.loads(raw.decode("utf-8", errors="replace"))
+    except ValueError:
+        return {}
+    return {k: item.get(k) for k in ("id", "question")} if isinstance(item, dict) else {}
+
+
+def _json_type(value) -> str:
+    return JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def _field_problem(item: dict) -> str | None:
+    """What is wrong with the fields of a line's object, or None."""
+    if "question" not in item:
+        return 'no "question" field'
+    if not isinstance(item["question"], str):
+        return f'"question" must be a string, not {_json_type(item["question"])}'
+    documents = item.get("documents")
+    if documents is not None and (not isinstance(documents, list)
+                                  or not all(isinstance(d, str) and d.strip() for d in documents)):
+        return f'"documents" must be a list of document names, not {_json_type(documents)}' + (
+            " holding something else" if isinstance(documents, list) else "")
+    conversation = item.get("conversation")
+    if conversation is not None and (isinstance(conversation, bool) or not isinstance(conversation, (str, int))):
+        return f'"conversation" must be a string or a whole number, not {_json_type(conversation)}'
+    return None
+
+
+def read_batch(path: Path) -> list[BatchLine]:
+    """Every non-blank line of a batch file, read as bytes and split on newlines only (a JSON
+    string may hold U+2028 and other characters that str.splitlines() would split on)."""
+    with open(path, "rb") as source:
+        return [line for number, raw in enumerate(source, 1) if (line := parse_batch_line(number, raw))]
+
+
+def answer_batch(assistant, lines: list[BatchLine], settings: Settings, shelf: Shelf, progress=None):
+    """One record per line, in input order: the answer object, or an error record. Lines with
+    the same "conversation" are asked in order as one conversation, the others on their own."""
+    from .conversation import Conversation
+
+    conversations: dict = {}
+    for done, line in enumerate(lines):
+        if progress:
+            progress(Step("answering questions", done, len(lines)))
+        yield answer_line(assistant, line, settings, shelf, conversations, Conversation)
+    if progress:
+        progress(Step("answering questions", len(lines), len(lines)))
+
+
+def answer_line(assistant, line: BatchLine, settings: Settings, shelf: Shelf, conversations: dict,
+                new_conversation) -> dict:
+    """The record of one line; errors become an error record, never an exception."""
+    if line.error:
+        return error_record(line, line.error)
+    try:
+        if line.documents is not None:
+            settings = settings.replace(documents=checked_documents(line.documents, shelf))
+        conversation = None
+        if line.conversation is not None:
+            conversation = conversations.setdefault(line.conversation, new_conversation())
+        answer = assistant.ask(line.question, conversation=conversation, settings=settings, question_id=line.id)
+    except AssistantError as error:
+        return error_record(line, str(error))
+    except Exception as error:  # one question must not cost the answers to the others
+        log.exception("line %d could not be answered", line.number)
+        return error_record(line, f"could not be answered ({type(error).__name__}: {error})")
+    if conversation is not None:
+        conversation.add(answer)
+    return {"id": line.id, **answer.to_dict()}
+
+
+def error_record(line: BatchLine, message: str) -> dict:
+    record = {"id": line.id, "question": line.question, "error": f"line {line.number}: {message}"}
+    if line.conversation is not None:
+        record["conversation"] = line.conversation
+    return record
+
+
+@contextlib.contextmanager
+def replaced_at_end(path: Path):
+    """A text file that replaces `path` only when the block ends without an error: written to a
+    temporary file in the same folder and renamed over it, so a failure or Ctrl-C never
+    destroys (or half-writes) an existing file."""
+    path = Path(path)
+    if path.is_dir():
+        raise CommandError(f"The output {path} is a folder; give a file name such as {path / 'answers.jsonl'}.")
+    if not path.parent.is_dir():
+        raise CommandError(f"The output folder {path.parent} does not exist.")
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    except OSError as error:
+        raise CommandError(f"Cannot write in {path.parent} ({error.strerror}).") from error
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temporary, _mode_for(path))
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def _mode_for(path: Path) -> int:
+    """Keep an existing file's permissions; a new file gets the usual ones (0666 less umask)."""
+    if path.exists():
+        return path.stat().st_mode & 0o777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def ask_batch(args, settings: Settings) -> int:
+    if not args.input or not args.output:
+        raise CommandError("Batch mode needs both --input QUESTIONS.jsonl and --output ANSWERS.jsonl.")
+    source, target = Path(args.input), Path(args.output)
+    if not source.is_file():
+        raise CommandError(f"The input file {source} does not exist.")
+    lines = read_batch(source)
+    answered, failed = 0, []
+    with replaced_at_end(target) as out:  # fails before the model loads when the folder is unwritable
+        settings = ready(settings, args.document)
+        assistant = load_assistant(settings)
+        shelf = read_shelf(settings)
+        with progress_reporter() as progress:
+            for line, record in zip(lines, answer_batch(assistant, lines, settings, shelf, progress)):
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                if "error" in record:
+                    failed.append(line.number)
+                else:
+                    answered += 1
+    print(f"Answered {answered} of {len(lines)} questions, {len(failed)} failed{_line_list(failed)}; "
+          f"wrote {target}.", file=sys.stderr)
     return EXIT_OK
+
+
+def _line_list(numbers: list[int], limit: int = 10) -> str:
+    if not numbers:
+        return ""
+    shown = ", ".join(str(n) for n in numbers[:limit]) + (", …" if len(numbers) > limit else "")
+    return f" (line {shown}: see their \"error\")" if len(numbers) == 1 else f" (lines {shown}: see their \"error\")"
+
+
+# --- eval -----------------------------------------------------------------------------------
 
 
 def cmd_eval(args, settings: Settings) -> int:
@@ -121,8 +475,13 @@ def cmd_eval(args, settings: Settings) -> int:
 
     items = evaluate.load_items(args.questions or settings.eval_dir)
     if args.split:
+        found = sorted({i.split for i in items})
         items = [i for i in items if i.split == args.split]
-    assistant = _load(settings)
+        if not items:
+            raise CommandError(f"No evaluation items of the {args.split!r} split in "
+                               f"{args.questions or settings.eval_dir} (splits there: {', '.join(found) or 'none'}).")
+    settings = ready(settings, args.document)
+    assistant = load_assistant(settings)
     started = time.perf_counter()
     results = evaluate.compare(assistant, items) if args.compare else {"default": evaluate.evaluate(assistant, items)}
     seconds = time.perf_counter() - started
@@ -153,10 +512,186 @@ def _write_results(results: dict, settings: Settings, items) -> None:
     evaluate.plot_recall(results, settings.eval_dir / "recall_at_k.png")
 
 
+# --- documents, add, remove -----------------------------------------------------------------
+
+
+def cmd_documents(args, settings: Settings) -> int:
+    with progress_reporter() as progress:
+        build_index(settings, progress)
+    shelf = read_shelf(settings)
+    if args.json:
+        print(json.dumps({"documents": [vars(d) for d in shelf.documents],
+                          "skipped": [{"file": f, "reason": r} for f, r in shelf.skipped]}, ensure_ascii=False))
+        return EXIT_OK
+    print(format_shelf(shelf, settings.documents_dir))
+    return EXIT_OK
+
+
+def format_shelf(shelf: Shelf, folder: Path) -> str:
+    """The shelf as a table: name, title, pages, chunks; then the skipped files with reasons."""
+    rows = [("NAME", "TITLE", "PAGES", "CHUNKS")]
+    rows += [(d.name, _shorten(d.title, 60), "-" if d.pages is None else str(d.pages), str(d.chunks))
+             for d in shelf.documents]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = [f"{len(shelf.documents)} document(s) on the shelf ({folder}):"]
+    lines += [f"  {r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]:>{widths[3]}}" for r in rows]
+    if shelf.skipped:
+        lines.append(f"Skipped {len(shelf.skipped)} file(s) that could not be read:")
+        lines += [f"  {name}: {why}" for name, why in shelf.skipped]
+    return "\n".join(lines)
+
+
+def _shorten(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def shelf_files(folder: Path) -> dict[str, list[Path]]:
+    """The document files of the documents folder by name (a name may have, wrongly, two files:
+    report.pdf and report.txt)."""
+    files: dict[str, list[Path]] = {}
+    if Path(folder).is_dir():
+        for path in sorted(Path(folder).iterdir()):
+            if path.is_file() and path.suffix.lower() in SUFFIXES:
+                files.setdefault(path.stem, []).append(path)
+    return files
+
+
+def check_new_file(path: Path, on_shelf: dict, taken: set, replace: bool) -> str | None:
+    """Why a file cannot be added, or None. Reading it here, with the reader the index uses,
+    keeps a bad file off the shelf instead of finding out in the middle of a build."""
+    from .ingest import read_document
+
+    if not path.is_file():
+        return "no such file" if not path.exists() else "not a file"
+    if path.suffix.lower() not in SUFFIXES:
+        return f"only {', '.join(SUFFIXES)} files can be added, not {path.suffix or 'a file without a suffix'}"
+    if path.stem in taken:
+        return f"another file named {path.stem!r} is being added"
+    if path.stem in on_shelf and not replace:
+        return f"a document named {path.stem!r} is already on the shelf; use --replace to replace it"
+    try:
+        read_document(path)
+    except Exception as error:  # the PDF reader raises many types on damaged files
+        return str(error) if isinstance(error, AssistantError) else f"cannot be read ({type(error).__name__}: {error})"
+    return None
+
+
+def cmd_add(args, settings: Settings) -> int:
+    folder = Path(settings.documents_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    on_shelf = shelf_files(folder)
+    accepted, failed = [], []
+    for name in args.files:
+        path = Path(name)
+        problem = check_new_file(path, on_shelf, {p.stem for p in accepted}, args.replace)
+        (failed.append((name, problem)) if problem else accepted.append(path))
+    for name, problem in failed:
+        print(f"Not added: {name}: {problem}.", file=sys.stderr)
+    if not accepted:
+        print("Nothing was added; the shelf is unchanged.", file=sys.stderr)
+        return EXIT_ERROR
+    with shelf_change(folder, settings) as change:
+        for path in accepted:
+            change.put(path)
+    shelf = read_shelf(settings)
+    skipped = dict(shelf.skipped)
+    for path in accepted:
+        document = next((d for d in shelf.documents if d.name == path.stem), None)
+        target = folder / path.name
+        if document is None:
+            failed.append((str(path), skipped.get(target.name, "not in the index after the build")))
+            print(f"Not indexed: {path}: {skipped.get(target.name, 'not in the index after the build')}; "
+                  f"take it off with `assistant remove {path.stem}`.", file=sys.stderr)
+        else:
+            pages = f"{document.pages} pages, " if document.pages else ""
+            print(f"Added {document.name} ({_shorten(document.title, 60)}): {pages}{document.chunks} chunks.")
+    return EXIT_ERROR if failed else EXIT_OK
+
+
+def cmd_remove(args, settings: Settings) -> int:
+    folder = Path(settings.documents_dir)
+    on_shelf = shelf_files(folder)
+    name = document_name(args.name)
+    if name not in on_shelf:
+        raise CommandError(f"No document named {name!r} on the shelf; it holds: "
+                           f"{', '.join(on_shelf) or 'nothing'} (see `assistant documents`).")
+    if len(on_shelf) == 1:
+        raise CommandError(f"{name!r} is the only document on the shelf; add another one first "
+                           "(an empty shelf cannot answer questions).")
+    with shelf_change(folder, settings) as change:
+        for path in on_shelf[name] + [folder / f"{name}{suffix}" for suffix in COMPANIONS]:
+            change.take(path)
+    shelf = read_shelf(settings)
+    print(f"Removed {name} ({', '.join(p.name for p in change.taken)}); "
+          f"the shelf holds {len(shelf.documents)} document(s): {', '.join(shelf.names)}.")
+    return EXIT_OK
+
+
+class ShelfChange:
+    """Files put on or taken off the shelf, undone together if the index cannot be rebuilt."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.backup = Path(tempfile.mkdtemp(prefix=".shelf-undo-", dir=folder))  # a folder: never read as a document
+        self.added: list[Path] = []
+        self.taken: list[Path] = []
+
+    def put(self, source: Path) -> None:
+        """Copy a file onto the shelf (setting aside the document it replaces)."""
+        for old in shelf_files(self.folder).get(source.stem, []):
+            if old.exists() and old.resolve() != source.resolve():
+                self.take(old)
+        target = self.folder / source.name
+        if target.exists() and target.resolve() == source.resolve():
+            return  # already in place: only (re)index it
+        partial = self.backup / f"{source.name}.part"
+        shutil.copyfile(source, partial)
+        os.replace(partial, target)  # whole or not at all: a build never reads half a file
+        self.added.append(target)
+
+    def take(self, path: Path) -> None:
+        """Move a file off the shelf, keeping it until the change is done."""
+        if path.exists():
+            os.replace(path, self.backup / path.name)
+            self.taken.append(path)
+
+    def undo(self) -> None:
+        for path in self.added:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        for path in self.taken:
+            os.replace(self.backup / path.name, path)
+
+    def finish(self) -> None:
+        shutil.rmtree(self.backup, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def shelf_change(folder: Path, settings: Settings):
+    """Change the shelf's files, then rebuild the index; if the rebuild fails or is interrupted,
+    the files are put back as they were and the last complete index is kept."""
+    change = ShelfChange(folder)
+    try:
+        yield change
+        with progress_reporter() as progress:
+            build_index(settings, progress)
+    except BaseException:
+        change.undo()
+        print("The shelf was left as it was.", file=sys.stderr)
+        raise
+    finally:
+        change.finish()
+
+
+# --- the parser and main --------------------------------------------------------------------
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="assistant", description="Cited answers from the EPON MINUSMA report (2019).")
+    parser = argparse.ArgumentParser(prog="assistant", description="Cited answers from the reports on the shelf "
+                                     "(documents/), offline.")
     parser.add_argument("--index-dir", type=Path, help="index folder (default: index/)")
-    parser.add_argument("--documents-dir", type=Path, help="documents folder (default: documents/)")
+    parser.add_argument("--documents-dir", type=Path, help="documents folder, the shelf (default: documents/)")
     parser.add_argument("--embedder", choices=("e5", "minilm"), help="embedding model")
     parser.add_argument("--mode", choices=("hybrid", "dense", "bm25"), help="retrieval mode")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -165,15 +700,33 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="answer a question with citations")
     ask.add_argument("question", nargs="?", help="the question")
     ask.add_argument("--json", action="store_true", help="print one JSON answer object")
-    ask.add_argument("--input", help="batch mode: JSONL file of {\"id\", \"question\"}")
-    ask.add_argument("--output", help="batch mode: JSONL file to write answers to")
+    ask.add_argument("--input", help='batch mode: a JSONL file of {"id", "question"} lines; optional '
+                     '"conversation" (lines sharing it are one conversation) and "documents" (a list of names)')
+    ask.add_argument("--output", help="batch mode: the JSONL file to write, one answer or error per line "
+                     "(replaced only when complete)")
+    _document_option(ask, "; a batch line's \"documents\" takes its place")
     ev = sub.add_parser("eval", help="measure retrieval and answer quality")
     ev.add_argument("--questions", help="a JSONL file of evaluation items (default: every file in eval/)")
-    ev.add_argument("--split", help="only items of this split (dev or test)")
+    ev.add_argument("--split", choices=("dev", "test", "blind"),
+                    help="only items of this split: dev (for tuning), test (for reporting), blind (held out, "
+                         "never used for tuning)")
     ev.add_argument("--compare", action="store_true", help="run bm25, dense, hybrid and the default side by side")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.add_argument("--write", action="store_true", help="write eval/results.json and eval/recall_at_k.png")
+    _document_option(ev)
+    docs = sub.add_parser("documents", help="list the shelf: the documents indexed and the files skipped")
+    docs.add_argument("--json", action="store_true", help="print one JSON object")
+    add = sub.add_parser("add", help="copy .pdf, .txt or .md files onto the shelf and index them")
+    add.add_argument("files", nargs="+", metavar="FILE", help="a .pdf, .txt or .md file")
+    add.add_argument("--replace", action="store_true", help="replace a document of the same name")
+    remove = sub.add_parser("remove", help="take a document (and its outline/profile) off the shelf and reindex")
+    remove.add_argument("name", metavar="NAME", help="the document's name, as `assistant documents` lists it")
     return parser
+
+
+def _document_option(parser: argparse.ArgumentParser, note: str = "") -> None:
+    parser.add_argument("--document", action="append", default=[], metavar="NAME",
+                        help=f"search only this document (repeatable; default: every document{note})")
 
 
 def settings_from(args) -> Settings:
@@ -185,18 +738,35 @@ def settings_from(args) -> Settings:
     return Settings().replace(**changes)
 
 
-def main(argv: list[str] | None = None) -> int:
+COMMANDS = {"index": cmd_index, "ask": cmd_ask, "eval": cmd_eval, "documents": cmd_documents,
+            "add": cmd_add, "remove": cmd_remove}
+
+
+def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        settings = settings_from(args)
-        handler = {"index": cmd_index, "ask": cmd_ask, "eval": cmd_eval}[args.command]
-        return handler(args, settings)
+        return COMMANDS[args.command](args, settings_from(args))
     except (AssistantError, ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
-        print("Interrupted; the last complete index is untouched.", file=sys.stderr)
-        return 130
+        print("Interrupted; the last complete index and any existing output file are as they were.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run a command. A reader that goes away (`assistant documents | head -1`) ends it
+    quietly: stdout is pointed at /dev/null, as Python's documentation on SIGPIPE advises, so
+    that the final flush at exit cannot fail again."""
+    try:
+        code = run(argv)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_PIPE
 
 
 if __name__ == "__main__":

@@ -11,11 +11,16 @@ import numpy as np
 
 from .chunk import Chunk
 from .config import Settings
+from .errors import AssistantError
 from .index import LoadedIndex
 from .lexical import lexical_tokens
 
 ACRONYM_IN_PARENS = re.compile(r"\(\s*([A-Z][A-Za-z0-9\-]{1,9})\s*\)")
 FUNCTION_WORDS = {"of", "for", "the", "and", "in", "on", "de", "du", "des", "la", "le", "et", "pour", "to", "a"}
+
+
+class UnknownDocumentError(AssistantError, ValueError):
+    """A search was limited to a document that is not on the shelf."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,8 @@ class Retriever:
         self._alias_patterns = [[re.compile(rf"\b{re.escape(a.lower())}\b") for a in self._aliases_of(c)]
                                 for c in self.chunks]
         self._is_footnote = np.array([c.kind == "footnote" for c in self.chunks], dtype=bool)
+        self._document_of = np.array([c.document for c in self.chunks], dtype=object)
+        self.document_names = tuple(dict.fromkeys(c.document for c in self.chunks))
         self._last = ("", "")
 
     def _summary_twins(self) -> dict[int, int]:
@@ -199,9 +206,22 @@ class Retriever:
         mask = np.ones(len(self.chunks), dtype=bool)
         if settings.sections:
             mask &= np.array([any(c.section.startswith(p) for p in settings.sections) for c in self.chunks])
+        if settings.documents:
+            # Applied before fusion, so every signal (dense, sentences, BM25, section titles)
+            # ranks only these documents' chunks.
+            mask &= np.isin(self._document_of, self.check_documents(settings.documents))
         if not settings.include_footnotes:
             mask &= ~self._is_footnote
         return mask
+
+    def check_documents(self, names) -> list[str]:
+        """The names of a document filter, each checked against the documents in the index."""
+        unknown = [n for n in names if n not in self.document_names]
+        if unknown:
+            raise UnknownDocumentError(
+                f"No document named {', '.join(repr(n) for n in unknown)} on the shelf; "
+                f"it holds: {', '.join(self.document_names) or 'nothing'}.")
+        return list(names)
 
     def _fuse(self, lists, allowed: np.ndarray, settings: Settings) -> np.ndarray:
         """Weighted reciprocal-rank fusion; only chunks with a positive score are ranked."""
