@@ -3,6 +3,7 @@ VENV   := .venv
 PYTHON := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 BOOT   := $(shell command -v python3.11 || command -v python3)
+PORT   ?= 8501
 
 .PHONY: setup run test index eval bench clean
 
@@ -21,8 +22,9 @@ setup: $(STAMP)
 index: setup
 	$(VENV)/bin/assistant index
 
+# `make run PORT=8600` serves on another port.
 run: index
-	$(VENV)/bin/streamlit run streamlit_app.py --server.port 8501 --server.headless true --browser.gatherUsageStats false
+	$(VENV)/bin/streamlit run streamlit_app.py --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
 
 test: index
 	$(PYTHON) -m pytest
