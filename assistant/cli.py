@@ -136,7 +136,7 @@ class ShelfDocument:
 
     name: str
     title: str
-    pages: int | None  # pages with a known number; None for a text without page numbers
+    pages: int | None  # a PDF's pages; None for a text file
     chunks: int
 
 
@@ -169,15 +169,26 @@ def read_shelf(settings: Settings) -> Shelf:
     except (OSError, ValueError) as error:
         raise CommandError(f"The index in {index_dir} cannot be read ({error}): run `assistant index --force`.") from error
     counts: dict[str, int] = {}
-    pages: dict[str, set] = {}
     for chunk in chunks:
         counts[chunk["document"]] = counts.get(chunk["document"], 0) + 1
-        if chunk.get("page") is not None:
-            pages.setdefault(chunk["document"], set()).add(chunk["page"])
-    documents = tuple(ShelfDocument(d["id"], d.get("title") or d["id"], len(pages[d["id"]]) if d["id"] in pages else None,
+    files = {Path(name).stem: Path(settings.documents_dir) / name for name in manifest.get("sources", {})
+             if Path(name).suffix.lower() in SUFFIXES}
+    documents = tuple(ShelfDocument(d["id"], d.get("title") or d["id"], _page_count(files.get(d["id"])),
                                     counts.get(d["id"], 0)) for d in manifest.get("documents", []))
     skipped = tuple((s["file"], s["reason"]) for s in manifest.get("skipped", []))
     return Shelf(documents, skipped)
+
+
+def _page_count(path: Path | None) -> int | None:
+    """A PDF's number of pages (the manifest does not record it yet); None for a text file."""
+    if path is None or path.suffix.lower() != ".pdf":
+        return None
+    try:
+        from pypdf import PdfReader
+
+        return len(PdfReader(path).pages)
+    except Exception:  # the listing must not fail on a file the build already read or skipped
+        return None
 
 
 def load_assistant(settings: Settings, force: bool = False):
@@ -572,8 +583,10 @@ def check_new_file(path: Path, on_shelf: dict, taken: set, replace: bool) -> str
         return f"a document named {path.stem!r} is already on the shelf; use --replace to replace it"
     try:
         read_document(path)
+    except AssistantError as error:
+        return str(error).removeprefix(f"{path.name}: ")
     except Exception as error:  # the PDF reader raises many types on damaged files
-        return str(error) if isinstance(error, AssistantError) else f"cannot be read ({type(error).__name__}: {error})"
+        return f"cannot be read ({type(error).__name__}: {error})"
     return None
 
 
