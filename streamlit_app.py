@@ -1,7 +1,9 @@
 """MINUSMA report assistant: the Streamlit chat page.
 
-Layout and session state only. Retrieval, answering, follow-up resolution and validation live
-in ``assistant.service``; export and presentation text in ``assistant.briefing``.
+Layout and session state only. Answering lives in ``assistant.service``; what a card, a
+highlight or a history turn shows in ``assistant.display``; references, the copy text and the
+exports in ``assistant.briefing``. Page settings (no developer toolbar, no file watcher, no
+usage statistics, the theme) are in ``.streamlit/config.toml``.
 
 Run with ``streamlit run streamlit_app.py``.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from functools import partial
 from typing import Any
 
 import streamlit as st
@@ -17,6 +20,9 @@ import streamlit as st
 from assistant import briefing
 from assistant.config import Settings
 from assistant.conversation import Conversation
+from assistant.display import (CLOSEST_HEADING, NOT_ADDRESSED, Card, Turn, answer_cards, escape, filter_note,
+                               highlight, markdown_lines, refusal_cards, refusal_reason, shown_question,
+                               trim_context, understood_as)
 from assistant.errors import AssistantError
 from assistant.service import Assistant, BuildProgress
 
@@ -24,9 +30,14 @@ LOG = logging.getLogger("minusma.app")
 MODES = ("hybrid", "dense", "bm25")
 MODE_LABELS = {"hybrid": "hybrid (meaning + keywords)", "dense": "dense (meaning)", "bm25": "bm25 (keywords)"}
 FRAMEWORK_GROUPS = (("dimensions", "Dimensions"), ("dilemmas", "Dilemmas"), ("options", "Options"))
-SHOWN_QUESTION_CHARS = 300
+# The sidebar widgets that "New conversation" puts back to their defaults.
+SETTING_KEYS = ("chapters", "top_k", "mode", "style")
+FAILED = "Sorry, something went wrong while answering. Please rephrase and try again."
+MIME = {"md": "text/markdown", "txt": "text/plain",
+        "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
 
-st.set_page_config(page_title="MINUSMA report assistant", page_icon="📘")
+st.set_page_config(page_title="MINUSMA report assistant", page_icon="📘", layout="wide",
+                   initial_sidebar_state="auto")
 
 
 # --- the assistant, once per server ----------------------------------------------------------
@@ -65,8 +76,10 @@ def load_assistant() -> Assistant:
 
 @st.cache_data(show_spinner=False, max_entries=2000)
 def surrounding_text(_assistant: Assistant, chunk_id: str) -> tuple[str, str, str]:
-    """Text before, the passage, and text after, in the cleaned document."""
-    return tuple(_assistant.context(chunk_id))
+    """Text before (from a sentence start), the passage, and text after (to a sentence end)."""
+    before, chunk, after = _assistant.context(chunk_id)
+    before, after = trim_context(before, after)
+    return before, chunk, after
 
 
 # --- session state ------------------------------------------------------------------------
@@ -78,24 +91,35 @@ def init_state() -> None:
 
 
 def new_conversation() -> None:
+    """Start again: no history, no queued question, and every setting back to its default."""
     st.session_state.conversation = Conversation()
-    st.session_state.turns = []  # the answers shown, oldest first
+    st.session_state.turns = []  # Turn objects, oldest first (rejected questions included)
     st.session_state.pop("pending_question", None)
+    for key in SETTING_KEYS:
+        st.session_state.pop(key, None)
 
 
 def queue_question(question: str) -> None:
     st.session_state.pending_question = question
 
 
+def answered(turns: list[Turn]) -> list[Any]:
+    return [turn.answer for turn in turns if turn.answer is not None]
+
+
 # --- sidebar ------------------------------------------------------------------------------
 
 
-def sidebar(assistant: Assistant) -> tuple[Settings, Any]:
-    """Draw the sidebar; return the settings for the next question and a slot for the export."""
+def sidebar(assistant: Assistant) -> tuple[Settings, tuple[str, ...], str, Any]:
+    """Draw the sidebar; return the settings for the next question, the chapters chosen, the
+    reference style, and a slot for the conversation downloads."""
     defaults = assistant.settings
     with st.sidebar:
-        st.button("New conversation", key="new-conversation", on_click=new_conversation, type="primary", width="stretch")
-        export_slot = st.empty()
+        st.button("New conversation", key="new-conversation", on_click=new_conversation, type="primary",
+                  width="stretch", help="Clear the conversation and put every setting back to its default.")
+        style = st.radio("Reference style", list(briefing.STYLES), format_func=briefing.STYLES.get, key="style",
+                         help="Used by the copy button and every download.")
+        export_slot = st.container()
         st.subheader("Search settings")
         chapters = st.multiselect("Limit to chapters", assistant.chapters(), key="chapters", placeholder="All chapters")
         top_k = st.slider("Number of passages", 1, 10, value=min(max(defaults.top_k, 1), 10), key="top_k")
@@ -113,96 +137,125 @@ def sidebar(assistant: Assistant) -> tuple[Settings, Any]:
                         title, key=f"framework-{group}-{i}", help=summary, width="stretch",
                         on_click=queue_question, args=(question,),
                     )
-    settings = defaults.replace(top_k=top_k, mode=mode, sections=briefing.chapter_prefixes(chapters))
-    return settings, export_slot
+    chosen = tuple(" ".join(title.split()) for title in chapters)
+    settings = defaults.replace(top_k=top_k, mode=mode, sections=chapter_prefixes(chosen))
+    return settings, chosen, style, export_slot
+
+
+def chapter_prefixes(chapter_titles: tuple[str, ...]) -> tuple[str, ...]:
+    """Chapter prefixes for ``Settings.sections``: "V. Protection ..." -> "V."."""
+    return tuple(title.split(" ", 1)[0] for title in chapter_titles if title)
+
+
+def conversation_downloads(slot: Any, turns: list[Turn], style: str) -> None:
+    answers = answered(turns)
+    makers = {"md": briefing.conversation_markdown, "txt": briefing.conversation_plaintext,
+              "docx": briefing.conversation_docx}
+    labels = {"md": "Markdown", "txt": "Plain text", "docx": "Word (.docx)"}
+    with slot:
+        st.caption("Download the conversation")
+        with st.container(horizontal=True, gap="small"):
+            for kind, make in makers.items():
+                st.download_button(labels[kind], partial(make, answers, style), file_name=f"minusma-conversation.{kind}",
+                                   mime=MIME[kind], key=f"download-conversation-{kind}", on_click="ignore",
+                                   disabled=not answers, icon=":material/download:")
 
 
 # --- one turn -----------------------------------------------------------------------------
 
 
-def shown_question(question: str) -> str:
-    text = " ".join(question.split())
-    if not text:
-        return "*(empty question)*"
-    if len(text) > SHOWN_QUESTION_CHARS:
-        text = text[:SHOWN_QUESTION_CHARS] + f" … ({len(question):,} characters)"
-    return briefing.escape_markdown(text)
-
-
-def source_card(assistant: Assistant, *, label: str, section: str, page: int | None,
-                score: float | None, text: str, quote: str, chunk_id: str) -> None:
-    """One bordered card: where the passage is, the passage (quote in bold), its context."""
+def source_card(assistant: Assistant, card: Card) -> None:
+    """One bordered card: where the passage is, its relevance, the passage with the quoted
+    sentences in bold, and its surrounding text cut at sentence boundaries."""
     with st.container(border=True):
-        st.markdown(f"**{label}** {briefing.escape_markdown(section or 'Unknown section')}")
-        score_text = f"score {score:.3f}" if score is not None else "score n/a"
-        st.caption(f"{briefing.page_label(page)} · {score_text}")
-        st.markdown(briefing.highlight_quote(text, quote))
+        st.markdown(card.header)
+        if card.details:
+            st.caption(card.details)
+        st.markdown(card.body)
         with st.expander("Surrounding text"):
             try:
-                before, chunk, after = surrounding_text(assistant, chunk_id)
+                before, chunk, after = surrounding_text(assistant, card.chunk_id)
             except (AssistantError, KeyError):
                 st.info("The surrounding text of this passage is not available.")
-            else:
-                if before.strip():
-                    st.caption("… " + briefing.escape_markdown(before.strip()))
-                st.markdown(briefing.highlight_quote(chunk, quote))
-                if after.strip():
-                    st.caption(briefing.escape_markdown(after.strip()) + " …")
+                return
+            if before:
+                st.caption("… " + escape(" ".join(before.split())))
+            st.markdown(highlight(chunk, list(card.quotes)))
+            if after:
+                st.caption(escape(" ".join(after.split())) + " …")
 
 
-def render_answer(assistant: Assistant, answer: Any, index: int) -> None:
-    resolved = " ".join((answer.resolved_question or "").split())
-    if resolved and resolved != " ".join(answer.question.split()):
-        st.caption(f"Understood as: {briefing.escape_markdown(resolved)}")
+def draw_cards(assistant: Assistant, cards: list[Card]) -> None:
+    """Cards two abreast on a wide screen; Streamlit stacks the columns on a phone."""
+    if len(cards) == 1:
+        source_card(assistant, cards[0])
+        return
+    columns = st.columns(2)
+    for i, card in enumerate(cards):
+        with columns[i % 2]:
+            source_card(assistant, card)
+
+
+def answer_actions(answer: Any, index: int, style: str) -> None:
+    """Copy (answer and references in the chosen style) and the three downloads."""
+    with st.container(horizontal=True, gap="small"):
+        with st.popover("Copy", icon=":material/content_copy:", key=f"copy-{index}"):
+            st.caption("Answer and references, ready to paste. Click the copy icon at the top right.")
+            st.code(briefing.copy_text(answer, style), language=None, wrap_lines=True)
+        makers = {"md": briefing.answer_markdown, "txt": briefing.answer_plaintext, "docx": briefing.answer_docx}
+        labels = {"md": "Markdown", "txt": "Plain text", "docx": "Word"}
+        for kind, make in makers.items():
+            st.download_button(labels[kind], partial(make, answer, style), file_name=f"minusma-answer-{index + 1}.{kind}",
+                               mime=MIME[kind], key=f"download-{kind}-{index}", on_click="ignore",
+                               icon=":material/download:")
+
+
+def render_answer(assistant: Assistant, turn: Turn, index: int, style: str) -> None:
+    answer = turn.answer
+    notes = [filter_note(turn.chapters)] if turn.chapters else []
+    rewrite = understood_as(answer)
+    if rewrite:
+        notes.append("Understood as: " + escape(rewrite))
+    for note in notes:
+        st.caption(note)
     if answer.abstained:
-        st.info(f"**{briefing.ABSTENTION}**", icon="ℹ️")
-        if answer.passages:
-            st.markdown(f"**{briefing.CLOSEST_HEADING}**")
-        for hit in answer.passages:
-            source_card(assistant, label=f"Passage {hit.rank} (not an answer) ·", section=hit.section,
-                        page=hit.page, score=hit.score, text=hit.text, quote="", chunk_id=hit.chunk_id)
+        reason = refusal_reason(answer)
+        st.info(f"**{NOT_ADDRESSED}**" + (f"  \n{escape(reason)}" if reason else ""), icon=":material/info:")
+        cards = refusal_cards(answer)
+        if cards:
+            st.markdown(f"**{CLOSEST_HEADING}**")
     else:
-        st.markdown(briefing.markdown_lines(answer.answer))
-        for citation in answer.citations:
-            hit = briefing.passage_for(answer, citation.chunk_id)
-            source_card(assistant, label=f"[{citation.n}]", section=citation.section, page=citation.page,
-                        score=hit.score if hit else None, text=hit.text if hit else citation.quote,
-                        quote=citation.quote, chunk_id=citation.chunk_id)
-    prefix = assistant.citation_prefix
-    left, right = st.columns(2)
-    left.download_button("Download Markdown", briefing.answer_markdown(answer, prefix),
-                         file_name=f"minusma-answer-{index + 1}.md", mime="text/markdown",
-                         key=f"download-md-{index}", on_click="ignore", icon=":material/download:")
-    right.download_button("Download plain text", briefing.answer_plaintext(answer, prefix),
-                          file_name=f"minusma-answer-{index + 1}.txt", mime="text/plain",
-                          key=f"download-txt-{index}", on_click="ignore", icon=":material/download:")
+        st.markdown(markdown_lines(answer.answer))
+        cards = answer_cards(answer)
+    draw_cards(assistant, cards)
+    answer_actions(answer, index, style)
 
 
-def render_turn(assistant: Assistant, answer: Any, index: int) -> None:
+def render_turn(assistant: Assistant, turn: Turn, index: int, style: str) -> None:
     with st.chat_message("user"):
-        st.markdown(shown_question(answer.question))
+        st.markdown(shown_question(turn.question))
     with st.chat_message("assistant"):
-        render_answer(assistant, answer, index)
+        if turn.answer is None:
+            st.warning(escape(turn.message or FAILED), icon=":material/warning:")
+        else:
+            render_answer(assistant, turn, index, style)
 
 
-def ask(assistant: Assistant, question: str, settings: Settings) -> None:
-    """Ask, show the answer (or a clear message), and keep the turn in the conversation."""
-    with st.chat_message("user"):
-        st.markdown(shown_question(question))
-    with st.chat_message("assistant"):
-        try:
-            with st.spinner("Searching the report…"):
-                answer = assistant.ask(question, conversation=st.session_state.conversation, settings=settings)
-        except AssistantError as error:
-            st.warning(str(error), icon="⚠️")
-            return
-        except Exception:  # never a traceback on the page; the conversation is kept
-            LOG.exception("question failed: %r", question[:200])
-            st.error("Sorry, something went wrong while answering. Please rephrase and try again.")
-            return
+def ask(assistant: Assistant, question: str, settings: Settings, chapters: tuple[str, ...], style: str) -> None:
+    """Ask, and keep the turn in the history: the answer, or the question with its message."""
+    turns = st.session_state.turns
+    try:
+        with st.spinner("Searching the report…"):
+            answer = assistant.ask(question, conversation=st.session_state.conversation, settings=settings)
+    except AssistantError as error:
+        turns.append(Turn(question, message=str(error)))
+    except Exception:  # never a traceback on the page; the conversation is kept
+        LOG.exception("question failed: %r", question[:200])
+        turns.append(Turn(question, message=FAILED))
+    else:
         st.session_state.conversation.add(answer)
-        st.session_state.turns.append(answer)
-        render_answer(assistant, answer, len(st.session_state.turns) - 1)
+        turns.append(Turn(question, answer=answer, chapters=chapters))
+    render_turn(assistant, turns[-1], len(turns) - 1, style)
 
 
 # --- page ---------------------------------------------------------------------------------
@@ -214,7 +267,7 @@ def main() -> None:
     try:
         assistant = load_assistant()
     except AssistantError as error:
-        st.error(str(error))
+        st.error(escape(str(error)))
         st.stop()
     except Exception:  # a broken install or index file: say so instead of a traceback
         LOG.exception("loading the assistant failed")
@@ -222,25 +275,19 @@ def main() -> None:
         st.stop()
     caption.caption(f"Cited answers from one report: {assistant.citation_prefix}. Works offline.")
     init_state()
-    settings, export_slot = sidebar(assistant)
+    settings, chapters, style, export_slot = sidebar(assistant)
 
-    for index, answer in enumerate(st.session_state.turns):
-        render_turn(assistant, answer, index)
+    for index, turn in enumerate(st.session_state.turns):
+        render_turn(assistant, turn, index, style)
 
     question = st.chat_input("Ask a question about the report", key="chat")
     if question is None:
         question = st.session_state.pop("pending_question", None)
     if question is not None:
-        ask(assistant, question, settings)
+        ask(assistant, question, settings, chapters, style)
     elif not st.session_state.turns:
         st.info("Ask a question below, or pick an item under *Browse the framework* in the sidebar.")
-
-    turns = st.session_state.turns
-    export_slot.download_button(
-        "Download conversation (Markdown)", briefing.conversation_markdown(turns, assistant.citation_prefix),
-        file_name="minusma-conversation.md", mime="text/markdown", key="download-conversation",
-        on_click="ignore", disabled=not turns, width="stretch", icon=":material/download:",
-    )
+    conversation_downloads(export_slot, st.session_state.turns, style)
 
 
 main()
