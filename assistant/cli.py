@@ -127,17 +127,28 @@ def progress_reporter():
         reporter.close()
 
 
-# --- The index and the shelf (to be served by assistant.index.shelf / open_index) -----------
+# --- The index and the shelf ------------------------------------------------------------------
+# ShelfDocument, SkippedFile, Shelf and read_shelf have the shape of index.shelf() in the
+# rebuilt index layer; when it lands, read_shelf becomes `return shelf(settings)`.
 
 
 @dataclass(frozen=True)
 class ShelfDocument:
     """One document in the index."""
 
-    name: str
+    name: str  # the file name without its suffix
     title: str
-    pages: int | None  # a PDF's pages; None for a text file
+    file: str
+    pages: int  # 0 when unknown (a text file)
     chunks: int
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file of documents/ that is not indexed, and why."""
+
+    file: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -145,11 +156,12 @@ class Shelf:
     """What the index holds, and the files of documents/ that could not be read."""
 
     documents: tuple[ShelfDocument, ...]
-    skipped: tuple[tuple[str, str], ...]  # (file name, reason)
+    skipped: tuple[SkippedFile, ...]
+    built_at: str | None = None
 
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(d.name for d in self.documents)
+
+def shelf_names(shelf: Shelf) -> tuple[str, ...]:
+    return tuple(d.name for d in shelf.documents)
 
 
 def build_index(settings: Settings, progress=None, force: bool = False):
@@ -171,24 +183,24 @@ def read_shelf(settings: Settings) -> Shelf:
     counts: dict[str, int] = {}
     for chunk in chunks:
         counts[chunk["document"]] = counts.get(chunk["document"], 0) + 1
-    files = {Path(name).stem: Path(settings.documents_dir) / name for name in manifest.get("sources", {})
-             if Path(name).suffix.lower() in SUFFIXES}
-    documents = tuple(ShelfDocument(d["id"], d.get("title") or d["id"], _page_count(files.get(d["id"])),
+    files = {Path(name).stem: name for name in manifest.get("sources", {}) if Path(name).suffix.lower() in SUFFIXES}
+    documents = tuple(ShelfDocument(d["id"], d.get("title") or d["id"], files.get(d["id"], ""),
+                                    _page_count(Path(settings.documents_dir) / files.get(d["id"], "")),
                                     counts.get(d["id"], 0)) for d in manifest.get("documents", []))
-    skipped = tuple((s["file"], s["reason"]) for s in manifest.get("skipped", []))
-    return Shelf(documents, skipped)
+    skipped = tuple(SkippedFile(s["file"], s["reason"]) for s in manifest.get("skipped", []))
+    return Shelf(documents, skipped, manifest.get("built_at"))
 
 
-def _page_count(path: Path | None) -> int | None:
-    """A PDF's number of pages (the manifest does not record it yet); None for a text file."""
-    if path is None or path.suffix.lower() != ".pdf":
-        return None
+def _page_count(path: Path) -> int:
+    """A PDF's number of pages (this manifest does not record it); 0 for a text file."""
+    if path.suffix.lower() != ".pdf":
+        return 0
     try:
         from pypdf import PdfReader
 
         return len(PdfReader(path).pages)
     except Exception:  # the listing must not fail on a file the build already read or skipped
-        return None
+        return 0
 
 
 def load_assistant(settings: Settings, force: bool = False):
@@ -208,10 +220,10 @@ def document_name(name: str) -> str:
 def checked_documents(names, shelf: Shelf) -> tuple[str, ...]:
     """Names for a document filter, each one on the shelf; else a message listing the shelf."""
     names = tuple(dict.fromkeys(document_name(n) for n in names))
-    unknown = [n for n in names if n not in shelf.names]
+    unknown = [n for n in names if n not in shelf_names(shelf)]
     if unknown:
         raise CommandError(f"No document named {', '.join(repr(n) for n in unknown)} on the shelf; "
-                           f"it holds: {', '.join(shelf.names) or 'nothing'} (see `assistant documents`).")
+                           f"it holds: {', '.join(shelf_names(shelf)) or 'nothing'} (see `assistant documents`).")
     return names
 
 
@@ -492,6 +504,8 @@ def cmd_eval(args, settings: Settings) -> int:
             raise CommandError(f"No evaluation items of the {args.split!r} split in "
                                f"{args.questions or settings.eval_dir} (splits there: {', '.join(found) or 'none'}).")
     settings = ready(settings, args.document)
+    if settings.documents:
+        items = items_about(items, settings.documents)
     assistant = load_assistant(settings)
     started = time.perf_counter()
     results = evaluate.compare(assistant, items) if args.compare else {"default": evaluate.evaluate(assistant, items)}
@@ -510,6 +524,17 @@ def cmd_eval(args, settings: Settings) -> int:
     if args.write:
         _write_results(results, settings, items)
     return EXIT_OK
+
+
+def items_about(items: list, documents: tuple[str, ...]) -> list:
+    """The items a search limited to `documents` can answer: those about one of them, and
+    those that name no document (a one-document shelf, or a question the shelf cannot answer)."""
+    kept = [i for i in items if not getattr(i, "document", None) or i.document in documents]
+    if not kept:
+        raise CommandError(f"No evaluation item is about {', '.join(documents)}.")
+    if len(kept) < len(items):
+        print(f"Evaluating {len(kept)} of {len(items)} items: the others are about other documents.", file=sys.stderr)
+    return kept
 
 
 def _write_results(results: dict, settings: Settings, items) -> None:
@@ -531,8 +556,9 @@ def cmd_documents(args, settings: Settings) -> int:
         build_index(settings, progress)
     shelf = read_shelf(settings)
     if args.json:
-        print(json.dumps({"documents": [vars(d) for d in shelf.documents],
-                          "skipped": [{"file": f, "reason": r} for f, r in shelf.skipped]}, ensure_ascii=False))
+        print(json.dumps({"documents": [{"name": d.name, "title": d.title, "file": d.file, "pages": d.pages or None,
+                                         "chunks": d.chunks} for d in shelf.documents],
+                          "skipped": [vars(s) for s in shelf.skipped]}, ensure_ascii=False))
         return EXIT_OK
     print(format_shelf(shelf, settings.documents_dir))
     return EXIT_OK
@@ -541,14 +567,14 @@ def cmd_documents(args, settings: Settings) -> int:
 def format_shelf(shelf: Shelf, folder: Path) -> str:
     """The shelf as a table: name, title, pages, chunks; then the skipped files with reasons."""
     rows = [("NAME", "TITLE", "PAGES", "CHUNKS")]
-    rows += [(d.name, _shorten(d.title, 60), "-" if d.pages is None else str(d.pages), str(d.chunks))
+    rows += [(d.name, _shorten(d.title, 60), str(d.pages) if d.pages else "-", str(d.chunks))
              for d in shelf.documents]
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = [f"{len(shelf.documents)} document(s) on the shelf ({folder}):"]
     lines += [f"  {r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]:>{widths[3]}}" for r in rows]
     if shelf.skipped:
         lines.append(f"Skipped {len(shelf.skipped)} file(s) that could not be read:")
-        lines += [f"  {name}: {why}" for name, why in shelf.skipped]
+        lines += [f"  {s.file}: {s.reason}" for s in shelf.skipped]
     return "\n".join(lines)
 
 
@@ -608,7 +634,7 @@ def cmd_add(args, settings: Settings) -> int:
         for path in accepted:
             change.put(path)
     shelf = read_shelf(settings)
-    skipped = dict(shelf.skipped)
+    skipped = {s.file: s.reason for s in shelf.skipped}
     for path in accepted:
         document = next((d for d in shelf.documents if d.name == path.stem), None)
         target = folder / path.name
@@ -637,7 +663,7 @@ def cmd_remove(args, settings: Settings) -> int:
             change.take(path)
     shelf = read_shelf(settings)
     print(f"Removed {name} ({', '.join(p.name for p in change.taken)}); "
-          f"the shelf holds {len(shelf.documents)} document(s): {', '.join(shelf.names)}.")
+          f"the shelf holds {len(shelf.documents)} document(s): {', '.join(shelf_names(shelf))}.")
     return EXIT_OK
 
 

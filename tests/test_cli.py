@@ -333,3 +333,14 @@ def test_make_run_takes_a_port():
     assert "--server.port 8600" in dry.stdout
     default = subprocess.run(["make", "-n", "run"], capture_output=True, text=True, cwd=PROJECT_ROOT)
     assert "--server.port 8501" in default.stdout
+
+
+def test_eval_with_a_document_keeps_the_items_about_it(capsys):
+    from types import SimpleNamespace
+
+    items = [SimpleNamespace(id="a", document=None), SimpleNamespace(id="b", document="harbour"),
+             SimpleNamespace(id="c", document="fisheries")]
+    assert [i.id for i in cli.items_about(items, ("harbour",))] == ["a", "b"]
+    assert "Evaluating 2 of 3 items" in capsys.readouterr().err
+    with pytest.raises(cli.CommandError, match="No evaluation item is about railways"):
+        cli.items_about(items[1:], ("railways",))
