@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -278,6 +279,28 @@ def test_remove_takes_the_document_and_its_companions_off(shelf, capsys):
     assert cli.main(on(shelf, "remove", "fisheries")) == 1  # the last one stays
     assert "only document on the shelf" in capsys.readouterr().err
     assert (shelf / "documents" / "fisheries.md").exists()
+
+
+def test_ctrl_c_during_add_puts_the_shelf_back(shelf, tmp_path_factory):
+    incoming = tmp_path_factory.mktemp("incoming")
+    (incoming / "ports.txt").write_text("\n\n".join(HARBOUR.replace("Velmora", f"Velmora {i}") for i in range(20)),
+                                        encoding="utf-8")
+    files_before = sorted(p.name for p in (shelf / "documents").iterdir())
+    manifest_before = (shelf / "index" / "manifest.json").read_bytes()
+    process = subprocess.Popen(CLI + on(shelf, "add", str(incoming / "ports.txt")), cwd=PROJECT_ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = []
+    for line in process.stderr:  # progress lines: interrupt once the build is embedding
+        seen.append(line)
+        if line.startswith("embedding"):
+            process.send_signal(signal.SIGINT)
+            break
+    _, rest = process.communicate(timeout=300)
+    stderr = "".join(seen) + rest
+    assert process.returncode == cli.EXIT_INTERRUPTED, stderr
+    assert "The shelf was left as it was." in stderr and "Traceback" not in stderr
+    assert sorted(p.name for p in (shelf / "documents").iterdir()) == files_before  # no undo folder left either
+    assert (shelf / "index" / "manifest.json").read_bytes() == manifest_before
 
 
 # --- progress --------------------------------------------------------------------------------
