@@ -180,7 +180,7 @@ def source_card(assistant: Assistant, card: Card) -> None:
                 return
             if before:
                 st.caption("… " + escape(" ".join(before.split())))
-            st.markdown(highlight(chunk, list(card.quotes)))
+            st.markdown(highlight(chunk, list(card.quotes)) if chunk.strip() else card.full_body)
             if after:
                 st.caption(escape(" ".join(after.split())) + " …")
 

@@ -115,6 +115,42 @@ def highlight(text: str, quotes: list[str]) -> str:
     return _join_lines([line.lstrip() for line in lines])
 
 
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """The sentences of a passage as (start, end) offsets; paragraph breaks end a sentence."""
+    spans, start = [], 0
+    for match in _SENTENCE_END.finditer(text):
+        spans.append((start, match.start() + 1))
+        start = match.end()
+    if text[start:].strip():
+        spans.append((start, len(text)))
+    return [(a, b) for a, b in spans if text[a:b].strip()]
+
+
+def shortened(text: str, quotes: list[str], context: int = 1, opening: int = 3) -> str:
+    """The passage cut to what a reader needs on a small screen, as highlighted Markdown: the
+    sentences that hold a quote and ``context`` sentences either side (or, with no quote, its
+    first ``opening`` sentences), gaps marked with "…"."""
+    sentences = sentence_spans(text)
+    quoted = quote_spans(text, quotes)
+    keep = set()
+    for i, (start, end) in enumerate(sentences):
+        if any(a < end and start < b for a, b in quoted):
+            keep.update(range(max(0, i - context), min(len(sentences), i + context + 1)))
+    if not keep:
+        keep = set(range(min(opening, len(sentences))))
+    if len(keep) >= len(sentences):
+        return highlight(text, quotes)
+    runs: list[list[int]] = []
+    for i in sorted(keep):
+        if runs and i == runs[-1][-1] + 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    parts = [highlight(text[sentences[run[0]][0]: sentences[run[-1]][1]], quotes) for run in runs]
+    body = " … ".join(parts)
+    return ("… " if runs[0][0] > 0 else "") + body + (" …" if runs[-1][-1] < len(sentences) - 1 else "")
+
+
 def _bold(part: str) -> str:
     core = part.strip()
     if not core:
@@ -153,6 +189,12 @@ class Card:
 
     @property
     def body(self) -> str:
+        """The quoted sentences in bold with a sentence either side; a passage without a quote
+        (a refusal's) by its opening. The whole passage is under "Surrounding text"."""
+        return shortened(self.text, list(self.quotes))
+
+    @property
+    def full_body(self) -> str:
         return highlight(self.text, list(self.quotes))
 
 

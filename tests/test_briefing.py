@@ -221,3 +221,11 @@ def test_surrounding_text_is_cut_at_sentence_boundaries() -> None:
 def test_filter_note_names_the_chapters_in_full() -> None:
     note = display.filter_note(("V. Protection and Stabilisation", "XIV. Strategic Policy Options"))
     assert note.replace("\\", "") == "Searched only chapters V. Protection and Stabilisation; XIV. Strategic Policy Options"
+
+
+def test_card_shows_the_quote_with_a_sentence_either_side_and_marks_the_gaps() -> None:
+    passage = "First point. Second point. The quoted sentence. Fourth point.\n\nFifth point. Sixth point."
+    body = display.shortened(passage, ["The quoted sentence."])
+    assert body == "… Second point\\. **The quoted sentence\\.** Fourth point\\. …"
+    assert display.shortened(passage, []) == "First point\\. Second point\\. The quoted sentence\\. …"
+    assert display.shortened("Short. Whole.", ["Whole."]) == "Short\\. **Whole\\.**"

@@ -1,14 +1,18 @@
-"""One real-browser test: headless Chromium asks a question on the running Streamlit page.
+"""The whole flow in a real browser, at a phone's width (390 px) and a wide screen's (1920 px):
+ask, see one card per passage, copy (the clipboard is read back), download the .docx (opened
+with python-docx), and check that a Markdown image or HTML tag in a question is shown as text.
 
-Installs Debian's chromium and chromium-driver if they are missing, starts
-``streamlit run`` on a free loopback port, and always stops it again. Saves a screenshot of
-the answered page to a temporary folder, and to eval/screenshot.png (the README's picture) only
-when UPDATE_SCREENSHOT=1, so that a test run leaves the working tree as it found it.
+Installs Debian's chromium and chromium-driver if they are missing, starts ``streamlit run`` on
+a free loopback port (with the repository's .streamlit/config.toml), and always stops it again.
+Screenshots go to a temporary folder, and to eval/screenshot-<width>.png (the README's pictures)
+only when UPDATE_SCREENSHOT=1, so that a test run leaves the working tree as it found it.
 """
 
 from __future__ import annotations
 
+import io
 import os
+import re
 import time
 from pathlib import Path
 
@@ -28,92 +32,201 @@ from browser_support import (
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "streamlit_app.py"
-README_SCREENSHOT = ROOT / "eval" / "screenshot.png"
 QUESTION = "How many interviews did the research team conduct?"
+PROBE = "What is ![x](http://127.0.0.1:9/p.png) <img src=http://127.0.0.1:9/q.png> here?"
 ANSWER_TIMEOUT = 240  # first question may load the models
 INDEX_TIMEOUT = 600  # the first page load builds the index if it is missing (about 4 minutes)
+HEIGHT = {390: 844, 1920: 1080}
 
 CHAT_INPUT = 'textarea[data-testid="stChatInputTextArea"]'
 CHAT_MESSAGE = '[data-testid="stChatMessage"]'
 ASSISTANT_AVATAR = '[data-testid="stChatMessageAvatarAssistant"]'
+CARD_LABEL = re.compile(r"^\[(\d+(?:, \d+)*)\]$")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> None:
     reason = ensure_chromium()
     if reason:
         pytest.skip(reason)
 
 
-@pytest.fixture()
-def server(tmp_path: Path):
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    log_path = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
     port = free_port()
-    process = start_streamlit(APP, port, tmp_path / "streamlit.log")
+    process = start_streamlit(APP, port, log_path)
     try:
         wait_for_health(port, process, timeout=180)
         yield f"http://{LOOPBACK}:{port}/"
     except Exception:
-        log = (tmp_path / "streamlit.log").read_text(errors="replace")[-4000:]
-        print(f"--- streamlit log ---\n{log}")
+        print(f"--- streamlit log ---\n{log_path.read_text(errors='replace')[-4000:]}")
         raise
     finally:
         stop_process(process)
 
 
-@pytest.fixture()
-def browser(chromium):
+def open_browser(width: int, downloads: Path, origin: str):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                     "--disable-dev-shm-usage", "--window-size=1280,1600"):
+                     "--disable-dev-shm-usage", f"--window-size={width},{HEIGHT[width]}"):
         options.add_argument(argument)
     driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(120)
+    # A desktop window cannot be made narrower than about 500 px: emulate the phone's viewport.
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": width, "height": HEIGHT[width], "deviceScaleFactor": 1, "mobile": width < 640})
+    driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    driver.execute_cdp_cmd("Browser.grantPermissions", {
+        "origin": origin.rstrip("/"), "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]})
+    return driver
+
+
+def answered_message(driver):
+    """The last assistant message once it shows a card and its copy and download buttons."""
+    from selenium.webdriver.common.by import By
+
+    messages = [m for m in driver.find_elements(By.CSS_SELECTOR, CHAT_MESSAGE)
+                if m.find_elements(By.CSS_SELECTOR, ASSISTANT_AVATAR)]
+    if messages and "Surrounding text" in messages[-1].text and "Word" in messages[-1].text:
+        return messages[-1]
+    return None
+
+
+def ask(driver, question: str):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    before = len(driver.find_elements(By.CSS_SELECTOR, CHAT_MESSAGE))
+    box = wait_until(lambda: driver.find_element(By.CSS_SELECTOR, CHAT_INPUT), timeout=60, message="the chat input")
+    box.click()
+    box.send_keys(question)
+    box.send_keys(Keys.ENTER)
+    wait_until(lambda: len(driver.find_elements(By.CSS_SELECTOR, CHAT_MESSAGE)) >= before + 2,
+               timeout=ANSWER_TIMEOUT, message="the answer's message")
+    return wait_until(lambda: answered_message(driver), timeout=ANSWER_TIMEOUT, message="an answer with its cards")
+
+
+def card_numbers(message) -> list[list[int]]:
+    """The [n] labels of the cards in a message, as lists of numbers."""
+    from selenium.webdriver.common.by import By
+
+    labels = [CARD_LABEL.match(strong.text.strip()) for strong in message.find_elements(By.TAG_NAME, "strong")]
+    return [[int(n) for n in match.group(1).split(", ")] for match in labels if match]
+
+
+def copy_answer(driver, message) -> tuple[str, str]:
+    """Open the copy popover, click the code block's copy icon; return (shown text, clipboard)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    [button] = [b for b in message.find_elements(By.TAG_NAME, "button") if "Copy" in b.text.split("\n")]
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", button)
+    button.click()
+    code = wait_until(lambda: driver.find_element(By.CSS_SELECTOR, '[data-testid="stPopoverBody"] pre'),
+                      timeout=30, message="the copy text")
+    ActionChains(driver).move_to_element(code).perform()
+    copy = wait_until(lambda: driver.find_element(
+        By.CSS_SELECTOR, '[data-testid="stPopoverBody"] button[aria-label="Copy to clipboard"]'),
+        timeout=10, message="the copy icon")
+    driver.execute_script("arguments[0].click();", copy)
+    clipboard = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "navigator.clipboard.readText().then(done, e => done('ERROR ' + e));")
+    shown = code.text
+    button.click()  # close the popover again
+    return shown, clipboard
+
+
+def download(driver, message, label: str, folder: Path, name: str) -> Path:
+    from selenium.webdriver.common.by import By
+
+    [button] = [b for b in message.find_elements(By.TAG_NAME, "button") if label in b.text.split("\n")]
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", button)
+    button.click()
+    path = folder / name
+    wait_until(lambda: path.exists() and path.stat().st_size > 0 and not list(folder.glob("*.crdownload")),
+               timeout=60, message=f"the download of {name}")
+    return path
+
+
+@pytest.mark.parametrize("width", [390, 1920])
+def test_ask_copy_and_export_in_a_real_browser(server: str, chromium, tmp_path: Path, width: int) -> None:
+    from selenium.webdriver.common.by import By
+
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    driver = open_browser(width, downloads, server)
     try:
-        yield driver
+        driver.get(server)
+        wait_until(lambda: driver.find_element(By.CSS_SELECTOR, CHAT_INPUT), timeout=INDEX_TIMEOUT,
+                   message="the chat input")
+        body = driver.find_element(By.TAG_NAME, "body")
+        assert "MINUSMA report assistant" in body.text and "Deploy" not in body.text
+
+        message = ask(driver, QUESTION)
+        numbers = card_numbers(message)
+        answer_text = message.find_element(By.CSS_SELECTOR, '[data-testid="stMarkdownContainer"]').text
+        markers = sorted({int(n) for n in re.findall(r"\[(\d+)\]", answer_text)})
+        assert numbers and sorted(n for card in numbers for n in card) == markers  # one card per passage
+        assert "score" not in message.text and "n/a" not in message.text and "relevance" in message.text
+
+        shown, clipboard = copy_answer(driver, message)
+        lines = [line for line in clipboard.splitlines() if line.strip()]
+        assert lines == [line for line in shown.splitlines() if line.strip()], clipboard  # Selenium drops blank lines
+        assert "\n\n[1] " in clipboard  # the notes stand apart from the answer when pasted
+        assert answer_text.split("[")[0].strip()[:40] in clipboard
+        assert "Jaïr van der Lijn et al., Assessing the Effectiveness of the United Nations Mission" in clipboard
+
+        docx = pytest.importorskip("docx")
+        path = download(driver, message, "Word", downloads, "minusma-answer-1.docx")
+        text = "\n".join(p.text for p in docx.Document(io.BytesIO(path.read_bytes())).paragraphs)
+        assert f"Question: {QUESTION}" in text
+        quotes = [p for p in text.splitlines() if p.startswith("“")]
+        assert quotes and all(q.endswith("”") for q in quotes)
+        first_quote = quotes[0].strip("“”")
+        assert first_quote[:60] in " ".join(message.text.split())  # the quote is the card's passage
+        section = [s.text for s in message.find_elements(By.TAG_NAME, "p") if CARD_LABEL.match(s.text.split(" ")[0])]
+        assert section and section[0].split(" ", 1)[1] in text  # the card's section path
+        assert "Jaïr van der Lijn et al., Assessing the Effectiveness" in text
+
+        layout_checks(driver, width)
+        screenshot(driver, width, tmp_path)
+
+        probe = ask(driver, PROBE)
+        assert not driver.find_elements(By.CSS_SELECTOR, 'img[src*="127.0.0.1:9"]')
+        assert "![x](http://127.0.0.1:9/p.png)" in driver.find_element(By.TAG_NAME, "body").text
+        assert "Traceback" not in driver.find_element(By.TAG_NAME, "body").text and probe is not None
     finally:
         driver.quit()
 
 
-def answered_message(driver):
-    """The assistant's chat message once it shows a [1] marker and a source card."""
+def layout_checks(driver, width: int) -> None:
+    """No sideways scrolling; on a phone the sidebar starts closed; on a wide screen the answer
+    uses the width."""
     from selenium.webdriver.common.by import By
 
-    for message in driver.find_elements(By.CSS_SELECTOR, CHAT_MESSAGE):
-        if not message.find_elements(By.CSS_SELECTOR, ASSISTANT_AVATAR):
-            continue
-        text = message.text
-        if "[1]" in text and "score" in text and "Surrounding text" in text and "Download Markdown" in text:
-            return message
-    return None
+    assert driver.execute_script("return document.documentElement.scrollWidth") <= width + 1
+    sidebar = driver.find_element(By.CSS_SELECTOR, '[data-testid="stSidebar"]')
+    message = driver.find_elements(By.CSS_SELECTOR, CHAT_MESSAGE)[-1]
+    if width < 640:
+        right = driver.execute_script("return arguments[0].getBoundingClientRect().right", sidebar)
+        assert right <= 0, right  # the sidebar starts closed instead of covering the page
+    else:
+        assert message.size["width"] > 1000, message.size
 
 
-def test_ask_in_a_real_browser(server: str, browser, tmp_path: Path) -> None:
+def screenshot(driver, width: int, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.common.keys import Keys
 
-    browser.get(server)
-    box = wait_until(lambda: browser.find_element(By.CSS_SELECTOR, CHAT_INPUT), timeout=INDEX_TIMEOUT,
-                     message="the chat input")
-    wait_until(lambda: "MINUSMA report assistant" in browser.find_element(By.TAG_NAME, "body").text,
-               timeout=60, message="the page title")
-    box.click()
-    box.send_keys(QUESTION)
-    box.send_keys(Keys.ENTER)
-
-    message = wait_until(lambda: answered_message(browser), timeout=ANSWER_TIMEOUT,
-                         message="an answer with [1] and a source card")
-    text = message.text
-    assert QUESTION in browser.find_element(By.TAG_NAME, "body").text
-    assert "p. " in text or "page n/a" in text
-    assert "Traceback" not in browser.find_element(By.TAG_NAME, "body").text
-
-    title = browser.find_element(By.TAG_NAME, "h1")  # title, caption, question, then the answer
-    browser.execute_script("arguments[0].scrollIntoView({block: 'start'});", title)
+    title = driver.find_element(By.TAG_NAME, "h1")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'start'});", title)
     time.sleep(0.5)
-    screenshot = README_SCREENSHOT if os.environ.get("UPDATE_SCREENSHOT") == "1" else tmp_path / "screenshot.png"
-    assert browser.save_screenshot(str(screenshot))
-    assert screenshot.stat().st_size > 10_000
+    keep = os.environ.get("UPDATE_SCREENSHOT") == "1"
+    path = ROOT / "eval" / f"screenshot-{width}.png" if keep else tmp_path / f"screenshot-{width}.png"
+    assert driver.save_screenshot(str(path))
+    assert path.stat().st_size > 10_000
