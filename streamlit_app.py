@@ -63,6 +63,7 @@ def load_assistant() -> Assistant:
         bar = st.progress(0.0, text="Starting…")
 
         def report(progress: BuildProgress) -> None:
+            """Move the bar as the index is built."""
             fraction = progress.done / progress.total if progress.total else 0.0
             bar.progress(min(max(fraction, 0.0), 1.0), text=f"{progress.stage}: {progress.done}/{progress.total}")
 
@@ -86,6 +87,7 @@ def surrounding_text(_assistant: Assistant, chunk_id: str) -> tuple[str, str, st
 
 
 def init_state() -> None:
+    """A new conversation for a new session."""
     if "conversation" not in st.session_state:
         new_conversation()
 
@@ -100,10 +102,12 @@ def new_conversation() -> None:
 
 
 def queue_question(question: str) -> None:
+    """Ask this question on the next run (a framework button)."""
     st.session_state.pending_question = question
 
 
 def answered(turns: list[Turn]) -> list[Any]:
+    """The answers of the history, without the rejected questions."""
     return [turn.answer for turn in turns if turn.answer is not None]
 
 
@@ -148,6 +152,7 @@ def chapter_prefixes(chapter_titles: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def conversation_downloads(slot: Any, turns: list[Turn], style: str) -> None:
+    """The conversation's three downloads, made only when clicked."""
     answers = answered(turns)
     makers = {"md": briefing.conversation_markdown, "txt": briefing.conversation_plaintext,
               "docx": briefing.conversation_docx}
@@ -211,6 +216,7 @@ def answer_actions(answer: Any, index: int, style: str) -> None:
 
 
 def render_answer(assistant: Assistant, turn: Turn, index: int, style: str) -> None:
+    """The filter and rewrite notes, the answer or refusal, its cards, copy and downloads."""
     answer = turn.answer
     notes = [filter_note(turn.chapters)] if turn.chapters else []
     rewrite = understood_as(answer)
@@ -232,6 +238,7 @@ def render_answer(assistant: Assistant, turn: Turn, index: int, style: str) -> N
 
 
 def render_turn(assistant: Assistant, turn: Turn, index: int, style: str) -> None:
+    """One exchange of the history: the question, then the answer or the message."""
     with st.chat_message("user"):
         st.markdown(shown_question(turn.question))
     with st.chat_message("assistant"):
@@ -262,6 +269,7 @@ def ask(assistant: Assistant, question: str, settings: Settings, chapters: tuple
 
 
 def main() -> None:
+    """The page: title, sidebar, history, and the question just asked."""
     st.title("MINUSMA report assistant")
     caption = st.empty()
     try:

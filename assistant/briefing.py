@@ -83,6 +83,7 @@ def document_reference(doc_id: str, documents_dir: Path | None = None) -> Docume
 
 
 def _read_json(path: Path) -> dict:
+    """A JSON object from a file, or {} when it is missing or not an object."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -91,11 +92,13 @@ def _read_json(path: Path) -> dict:
 
 
 def _italic_part(citation: str) -> str:
+    """The *italic* part of a one-line citation (its title)."""
     match = re.search(r"\*([^*]+)\*", citation)
     return match.group(1) if match else ""
 
 
 def _year_in(citation: str) -> str:
+    """The last year named in a one-line citation."""
     years = re.findall(r"\b(?:19|20)\d\d\b", citation)
     return years[-1] if years else ""
 
@@ -121,6 +124,7 @@ class Block:
 
 
 def _block(kind: str, *parts: Run | str) -> Block:
+    """A block from runs and plain strings (empty parts dropped)."""
     return Block(kind, tuple(p if isinstance(p, Run) else Run(p) for p in parts if p))
 
 
@@ -134,6 +138,7 @@ def _split_name(author: str) -> tuple[str, str]:
 
 
 def _listed(names: list[str]) -> str:
+    """"A", "A and B", "A, B, and C"."""
     if len(names) <= 2:
         return " and ".join(names)
     return ", ".join(names[:-1]) + ", and " + names[-1]
@@ -283,6 +288,7 @@ def _answer_text(answer: Any, style: str, documents_dir: Path | None) -> str:
     by_number = {c.n: c for c in answer.citations}
 
     def cite(match: re.Match) -> str:
+        """One run of markers ('[1][2]') as one parenthetical citation."""
         labels = []
         for n in re.findall(r"\d+", match.group(0)):
             citation = by_number.get(int(n))
@@ -325,6 +331,7 @@ def _notes(answer: Any, state: ReferenceState, documents_dir: Path | None) -> li
 
 
 def _quoted_passages(answer: Any, style: str, documents_dir: Path | None) -> list[Block]:
+    """Each cited passage once: its label, section path and page, then its quotes."""
     blocks = []
     for numbers, citation, quotes in citations_by_passage(answer):
         if style == "author-date":
@@ -341,6 +348,7 @@ def _quoted_passages(answer: Any, style: str, documents_dir: Path | None) -> lis
 
 
 def _refusal_blocks(answer: Any) -> list[Block]:
+    """The refusal, its reason, and at most three closest passages labelled as not an answer."""
     blocks = [_block("paragraph", Run(NOT_ADDRESSED, bold=True))]
     reason = refusal_reason(answer)
     if reason:
@@ -404,7 +412,10 @@ def reference_list(state: ReferenceState, documents_dir: Path | None = None) -> 
 # --- renderers -----------------------------------------------------------------------------
 
 
-_MARKDOWN_INLINE = re.compile(r"([\\`*_<|~$])")
+_MARKDOWN_INLINE = re.compile(r"([\\`*_|~$])")
+# "<" as an entity: no raw tag is left in the file, even for a reader that ignores backslashes;
+# "&" only where it would start an entity of its own.
+_ENTITY_START = re.compile(r"&(?=#?\w+;)")
 # "[" opens a link or an image unless it is an answer's marker "[1]" / "[2, 3]" with no "(",
 # "[" or ":" after it (which would make the marker a link after all).
 _OPENING_BRACKET = re.compile(r"\[(?!\d+(?:, \d+)*\](?![(\[:]))")
@@ -412,6 +423,8 @@ _BLOCK_START = re.compile(r"^(\s*)(#|>|[-+=]|\d+(?=[.)]))")
 
 
 def _escape_inline(text: str) -> str:
+    """Markdown marks escaped; an answer's [n] markers kept as they are."""
+    text = _ENTITY_START.sub("&amp;", text).replace("<", "&lt;")
     return _OPENING_BRACKET.sub(r"\\[", _MARKDOWN_INLINE.sub(r"\\\1", text))
 
 
@@ -440,6 +453,7 @@ def _block_safe(line: str) -> str:
 
 
 def _runs_markdown(runs: Iterable[Run]) -> str:
+    """Runs as Markdown, with italics and bold marks kept outside surrounding spaces."""
     out = []
     for run in runs:
         text = markdown_inline(run.text)
@@ -453,6 +467,7 @@ def _runs_markdown(runs: Iterable[Run]) -> str:
 
 
 def _runs_plain(runs: Iterable[Run]) -> str:
+    """Runs as plain text."""
     return "".join(run.text for run in runs)
 
 

@@ -74,6 +74,7 @@ def _find(text: str, quote: str) -> tuple[int, int] | None:
 
 
 def _sentences(quote: str) -> list[str]:
+    """The sentences of a quote, for finding a quote that is not found whole."""
     parts, start = [], 0
     for match in _SENTENCE_END.finditer(quote):
         parts.append(quote[start:match.start() + 1])
@@ -152,6 +153,7 @@ def shortened(text: str, quotes: list[str], context: int = 1, opening: int = 3) 
 
 
 def _bold(part: str) -> str:
+    """Escaped text in ** marks, with the spaces around it left outside them."""
     core = part.strip()
     if not core:
         return part
@@ -195,6 +197,7 @@ class Card:
 
     @property
     def full_body(self) -> str:
+        """The whole passage with the quoted sentences in bold."""
         return highlight(self.text, list(self.quotes))
 
 
@@ -209,6 +212,7 @@ def without_heading(text: str, section: str) -> str:
 
 
 def _hit(answer: Any, chunk_id: str) -> Any | None:
+    """The retrieved passage with this chunk id, if the answer carries it."""
     return next((h for h in getattr(answer, "passages", None) or () if h.chunk_id == chunk_id), None)
 
 

@@ -151,6 +151,7 @@ def test_markdown_exports_render_no_image_link_or_html(export) -> None:
     assert "![x](<code>http://127.0.0.1:9/p.png</code>)" in html  # shown as text, the address as code
     assert "&lt;img src=x" in html
     assert "\\>" not in markdown  # section paths use ›, so no escaped > to paste
+    assert "<img" not in markdown and "&lt;img src=x onerror" in markdown  # no raw tag in the file
 
 
 def test_conversation_export_numbers_the_questions_and_gives_the_full_reference_once() -> None:
