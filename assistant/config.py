@@ -13,6 +13,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # format version is treated as stale and rebuilt.
 INDEX_FORMAT_VERSION = 3
 
+# How many features the abstention model weighs (answering.abstention.ABSTENTION_FEATURES; a
+# test keeps the two equal, so that this module imports nothing from the answering stage).
+ABSTENTION_FEATURE_COUNT = 8
+
 # Settings whose change alters what is stored in the index (and so makes it stale).
 INDEX_SETTINGS = ("embedder", "chunk_target_words", "chunk_max_words", "embed_section_titles")
 
@@ -47,27 +51,26 @@ class Settings:
     sections: tuple[str, ...] = field(default_factory=tuple)  # restrict to these chapter prefixes
     documents: tuple[str, ...] = ()  # search only these documents (names on the shelf); empty = all
 
-    # Answer composition.
-    answer_passages: int = 5
-    max_answer_sentences: int = 3
+    # Answer composition (answering/rules.py).
+    answer_passages: int = 5  # passages whose sentences are scored
+    max_answer_sentences: int = 3  # sentences in the span of the answering passage
+    span_max_words: int = 60  # the span grows past its best sentence only within this many words
+    span_neighbour_floor: float = 0.0  # a following sentence joins when it scores this share of the best
+    passage_rank_weight: float = 0.0  # weight of the passage's fused retrieval score in choosing it
     max_list_items: int = 10
-    sentence_relative_floor: float = 0.8
     sentence_similarity_weight: float = 0.7
     sentence_overlap_weight: float = 0.3
     sentence_rank_prior: float = 0.04
     answer_from_footnotes: bool = False
     definition_bonus: float = 0.3
     number_bonus: float = 0.1
-    same_passage_bonus: float = 0.05
-    # Logistic abstention model over answer.ABSTENTION_FEATURES, fitted on the dev split by
-    # eval/fit_abstention.py; abstain when the confidence is below the threshold.
-    abstain_weights: tuple[float, ...] = (-1.337, 0.205, 1.287, -1.441, 0.0, 1.089, -2.499, -1.547)
-    abstain_bias: float = 1.014
-    abstain_threshold: float = 0.399
-    # Abstain outright when a question asks for an amount and the best sentence with a figure
-    # among the best ten misses at least this share of its words (answer.quantity_gap). Chosen on
-    # dev just above the largest gap of an answerable dev question (0.787), so that the rule
-    # refuses none of them.
+    # Logistic abstention model over answering.abstention.ABSTENTION_FEATURES, fitted on the dev
+    # split by eval/fit_abstention.py; abstain when the confidence is below the threshold.
+    abstain_weights: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    abstain_bias: float = 1.0
+    abstain_threshold: float = 0.0
+    # Refuse outright when a question asks for an amount and the best sentence with a figure
+    # among the best ten misses at least this share of its words (answering.abstention.quantity_gap).
     quantity_gap_limit: float = 0.8
 
     # Input limits.
@@ -99,11 +102,11 @@ def validated(settings: Settings) -> Settings:
         raise ValueError("documents must be a tuple of document names (empty searches every document)")
     if not settings.quantity_gap_limit > 0:  # also catches NaN
         raise ValueError("quantity_gap_limit must be above 0 (above 1 turns the rule off)")
-    from .answer import ABSTENTION_FEATURES  # late: answer.py builds on this module
-
-    if len(settings.abstain_weights) != len(ABSTENTION_FEATURES):
-        raise ValueError(f"abstain_weights needs one weight per feature in answer.ABSTENTION_FEATURES "
-                         f"({len(ABSTENTION_FEATURES)}), not {len(settings.abstain_weights)}")
+    if len(settings.abstain_weights) != ABSTENTION_FEATURE_COUNT:
+        raise ValueError(f"abstain_weights needs one weight per abstention feature ({ABSTENTION_FEATURE_COUNT}), "
+                         f"not {len(settings.abstain_weights)}")
+    if settings.span_max_words < 10 or settings.max_answer_sentences < 1:
+        raise ValueError("span_max_words must be >= 10 and max_answer_sentences >= 1")
     if settings.chunk_target_words < 20 or settings.chunk_max_words < settings.chunk_target_words:
         raise ValueError("chunk_target_words must be >= 20 and <= chunk_max_words")
     return settings

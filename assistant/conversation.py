@@ -5,12 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .answer import Answer
+from .answering.types import Answer
 from .lexical import STOPWORDS
 
-FOLLOW_UP_OPENERS = re.compile(r"^\s*(?:and|but|also|so|what about|how about|and what about|and how about|why|why not|how so)\b", re.I)
 WHAT_ABOUT = re.compile(r"^\s*(?:and\s+|but\s+)?(?:what|how)\s+about\s+(.+?)\s*\??\s*$", re.I)
-PRONOUNS = re.compile(r"\b(?:it|its|this|that|these|those|they|them|their|there|he|she|the same|the latter|the former)\b", re.I)
 ABOUT_FRAME = re.compile(r"^(.*\babout\b)\s+(.+?)\s*\??\s*$", re.I)
 # "And the Centre?", "And option 2c?": a short follow-up that only names a new topic.
 AND_TOPIC = re.compile(r"^\s*(?:and|but)\s+(?!(?:why|how|what|when|who|where|which|is|are|was|were|did|does|do|can|could|"
@@ -39,6 +37,11 @@ class Conversation:
         if not self.turns or not is_follow_up(question):
             return question
         previous = self.turns[-1].resolved_question or self.turns[-1].question
+        ordinal = BARE_ORDINAL_REFERENCE.search(question)
+        if ordinal:
+            swapped = swap_reference(ordinal.group(0).rstrip(" ?"), previous)
+            if swapped:  # "What is the second dilemma?" + "What is the third one?"
+                return swapped
         topic = WHAT_ABOUT.match(question) or AND_TOPIC.match(question)
         if topic:
             swapped = swap_reference(topic.group(1), previous)
@@ -74,9 +77,38 @@ def content_words(text: str) -> str:
     return " ".join(w for w in words if w.lower() not in STOPWORDS and (len(w) > 2 or any(ch.isdigit() for ch in w)))
 
 
+# A pronoun that stands for something said earlier. 'it'/'they' as the document's voice ('What does
+# it recommend?') is not one: DOCUMENT_VOICE removes those first.
+PRONOUN = re.compile(r"\b(?:it|its|this|that|these|those|they|them|their|there|he|she|him|his|her|the same|the latter|"
+                     r"the former)\b", re.I)
+DOCUMENT_VOICE = re.compile(r"\b(?:does|did|do|can|could|would|should|will)\s+(?:it|they)\s+(?:\w+)\b|"
+                            r"\bthe (?:report|study|authors?|document)\b", re.I)
+BARE_ORDINAL_REFERENCE = re.compile(rf"\bthe\s+(?:{ORDINALS}|last|next|other)(?:\s+one)?\s*\??\s*$", re.I)
+# Follow-ups that are complete only with the previous turn: 'Why?', 'Why not?', 'How so?'.
+BARE_WHY = re.compile(r"^\s*(?:and\s+|but\s+|so\s+)?(?:why|why not|how so|how come|in what way|"
+                      r"why (?:is|was|are|were|did|does) (?:that|this|it)(?: so)?)\s*\??\s*$", re.I)
+OPENER = re.compile(r"^\s*(?:and|but|also|so|then)\b[\s,]*", re.I)
+MAX_ELLIPTICAL_WORDS = 4
+
+
 def is_follow_up(question: str) -> bool:
-    """A short question that opens like a follow-up or leans on a pronoun."""
-    words = [w for w in re.findall(r"[\w’'-]+", question.lower()) if w not in STOPWORDS]
-    if len(words) > 8:
-        return False
-    return bool(FOLLOW_UP_OPENERS.match(question)) or (bool(PRONOUNS.search(question)) and len(words) <= 4)
+    """Whether a question cannot stand on its own: 'Why?', 'What about Kidal?', 'And the
+    Centre?', 'And the third?', or a pronoun in a question too short to name its own subject
+    ('What are its risks?'). A question that names its subject is never a follow-up, however it
+    opens ('And what does the report say about the 2015 peace agreement?')."""
+    if BARE_WHY.match(question) or WHAT_ABOUT.match(question) or BARE_ORDINAL_REFERENCE.search(question):
+        return True
+    rest = OPENER.sub("", question)
+    if rest != question and AND_TOPIC.match(question):
+        return True  # 'And the Centre?': a topic with no question of its own
+    words = subject_words(rest)
+    if not words:
+        return True
+    return bool(PRONOUN.search(DOCUMENT_VOICE.sub(" ", rest))) and len(words) <= MAX_ELLIPTICAL_WORDS
+
+
+def subject_words(question: str) -> list[str]:
+    """Words that can name what a question is about (not stopwords, not the document's voice)."""
+    text = DOCUMENT_VOICE.sub(" ", question)
+    return [w for w in re.findall(r"[\w’'-]+", text.lower())
+            if w not in STOPWORDS and (len(w) > 2 or any(ch.isdigit() for ch in w))]

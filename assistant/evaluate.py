@@ -10,13 +10,16 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from .answer import Answer
+from .answering import decide, quote_defects
+from .answering.types import Answer
 from .config import Settings
 from .text import eval_tokens
 
+CONVERSATIONS_FILE = "conversations.jsonl"
+
 KS = (1, 3, 5, 10)
-HEADLINE = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10", "key_facts", "abstention",
-            "false_abstention", "verbatim")
+HEADLINE = ("recall@5", "mrr@10", "key_facts", "abstention", "false_abstention", "verbatim", "answer_words_median",
+            "quote_defects")
 # The configurations that `assistant eval --compare` runs side by side.
 COMPARE = {
     "bm25": {"mode": "bm25", "collapse_duplicates": False},
@@ -37,6 +40,7 @@ class EvalItem:
     keywords: tuple[str, ...]
     evidence: tuple[str, ...]
     split: str
+    document: str | None = None
 
     @property
     def answerable(self) -> bool:
@@ -46,7 +50,7 @@ class EvalItem:
 def load_items(path: str | Path) -> list[EvalItem]:
     """Items from one JSONL file or from every *.jsonl file of a folder (split = file name)."""
     path = Path(path)
-    files = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
+    files = sorted(p for p in path.glob("*.jsonl") if p.name != CONVERSATIONS_FILE) if path.is_dir() else [path]
     if not files:
         raise FileNotFoundError(f"No evaluation file (*.jsonl) in {path}.")
     items = []
@@ -56,11 +60,16 @@ def load_items(path: str | Path) -> list[EvalItem]:
                 continue
             try:
                 raw = json.loads(line)
-                items.append(EvalItem(str(raw["id"]), raw["question"], raw["category"], raw.get("answer", ""),
-                                      tuple(raw.get("keywords", ())), tuple(raw.get("evidence", ())), file.stem))
+                items.append(item_from(raw, file.stem))
             except (ValueError, KeyError) as error:
                 raise ValueError(f"{file.name}, line {number}: not an evaluation item ({error}).") from error
     return items
+
+
+def item_from(raw: dict, split: str) -> EvalItem:
+    """An evaluation item from its JSON object (CONTRACTS §5)."""
+    return EvalItem(str(raw["id"]), raw["question"], raw["category"], raw.get("answer", ""),
+                    tuple(raw.get("keywords", ())), tuple(raw.get("evidence", ())), split, raw.get("document"))
 
 
 def is_relevant(passage: str, evidence: tuple[str, ...] | list[str]) -> bool:
@@ -127,26 +136,124 @@ def evaluate(assistant, items: list[EvalItem], settings: Settings | None = None)
     """Run every item through the assistant and aggregate the metrics, overall and per category."""
     settings = settings or assistant.settings
     chunk_texts = {c.id: c.text for c in assistant.index.chunks}
-    per_item, rows = [], defaultdict(list)
-    verbatim_good = verbatim_total = 0
+    records = []
     for item in items:
-        answer = assistant.ask(item.question, settings=settings, question_id=item.id)
-        record = {"id": item.id, "split": item.split, "category": item.category, "abstained": answer.abstained}
-        if item.answerable:
-            relevance = [is_relevant(p.text, item.evidence) for p in answer.passages]
-            record.update(retrieval_metrics(relevance, _count_relevant(assistant, item)))
-            record["key_facts"] = float(has_key_facts(answer, item.keywords))
-            record["false_abstention"] = float(answer.abstained)
-            good, total = verbatim_share(answer, chunk_texts)
-            verbatim_good, verbatim_total = verbatim_good + good, verbatim_total + total
-        else:
-            record["abstention"] = float(answer.abstained)
-        per_item.append(record)
-        rows[item.category].append(record)
-    summary = _average(per_item)
-    summary["verbatim"] = verbatim_good / verbatim_total if verbatim_total else 1.0
+        trace = assistant.ask_traced(item.question, settings=item_settings(assistant, item, settings), question_id=item.id)
+        records.append(score_item(item, trace, assistant, chunk_texts))
+    return summarise(records)
+
+
+def item_settings(assistant, item: EvalItem, settings: Settings) -> Settings:
+    """An item that names its document is searched in that document when the shelf holds several."""
+    shelf = {d["id"] for d in assistant.index.manifest.get("documents", [])}
+    if item.document and len(shelf) > 1 and item.document in shelf:
+        return settings.replace(documents=(item.document,))
+    return settings
+
+
+def score_item(item: EvalItem, trace, assistant, chunk_texts: dict[str, str]) -> dict:
+    """The metrics of one answered item. Keys starting with '_' keep what cross-validation needs
+    to decide abstention again (the draft's key facts, the features, the refusal rule)."""
+    answer = trace.answer
+    record = {"id": item.id, "split": item.split, "category": item.category, "abstained": answer.abstained,
+              "_answerable": item.answerable, "_features": trace.features, "_refusal": trace.refusal,
+              "_trusted": trace.trusted, "_rule": trace.rule}
+    draft = Answer(answer.question, trace.draft[0], False, trace.draft[1], answer.passages)
+    if item.answerable:
+        relevance = [is_relevant(p.text, item.evidence) for p in answer.passages]
+        record.update(retrieval_metrics(relevance, _count_relevant(assistant, item)))
+        record["_draft_key_facts"] = has_key_facts(draft, item.keywords)
+        good, total = verbatim_share(answer, chunk_texts)
+        record["_verbatim"] = (good, total)
+    record["_draft_words"] = answer_words(draft.answer)
+    record["_draft_defects"] = any(quote_defects(c.quote) for c in draft.citations)
+    return with_decision(record, answer.abstained)
+
+
+def with_decision(record: dict, abstained: bool) -> dict:
+    """The record's answer metrics for a given decision to answer or to abstain."""
+    record = {k: v for k, v in record.items() if k not in ("key_facts", "false_abstention", "abstention",
+                                                            "answer_words", "quote_defects")}
+    record["abstained"] = abstained
+    if record["_answerable"]:
+        record["key_facts"] = float(record["_draft_key_facts"] and not abstained)
+        record["false_abstention"] = float(abstained)
+    else:
+        record["abstention"] = float(abstained)
+    if not abstained:
+        record["answer_words"] = float(record["_draft_words"])
+        record["quote_defects"] = float(record["_draft_defects"])
+    return record
+
+
+def answer_words(text: str) -> int:
+    """Words of an answer, without its [n] markers."""
+    return len(re.sub(r"\[\d+\]", " ", text).split())
+
+
+def summarise(records: list[dict]) -> dict:
+    """Averages overall and per category, the median answer length, verbatim share, intervals."""
+    rows = defaultdict(list)
+    for record in records:
+        rows[record["category"]].append(record)
+    summary = _average(records)
+    words = sorted(r["answer_words"] for r in records if "answer_words" in r)
+    summary["answer_words_median"] = float(words[len(words) // 2]) if words else 0.0
+    summary["answer_words_max"] = float(words[-1]) if words else 0.0
+    good = sum(r["_verbatim"][0] for r in records if "_verbatim" in r and not r["abstained"])
+    total = sum(r["_verbatim"][1] for r in records if "_verbatim" in r and not r["abstained"])
+    summary["verbatim"] = good / total if total else 1.0
     return {"summary": summary, "per_category": {c: _average(r) for c, r in sorted(rows.items())},
-            "ci95": bootstrap_intervals(per_item), "items": per_item, "count": len(items)}
+            "ci95": bootstrap_intervals(records), "items": records, "count": len(records)}
+
+
+def cross_validate(records: list[dict], settings: Settings, folds: int = 5, seed: int = 0,
+                   false_abstention: float = 0.03) -> dict:
+    """What the fitted parts of abstention score on questions they were not fitted on: k folds
+    over the records; on each, the logistic model and its threshold, and the figure-gap limit,
+    are fitted on the other folds exactly as eval/fit_abstention.py fits them on dev, then decide
+    the held-out fold. Retrieval and drafts do not depend on the fit, so they are reused."""
+    import numpy as np
+
+    from .answering.abstention import NO_FIGURE, confidence
+
+    order = np.random.default_rng(seed).permutation(len(records))
+    assignment = {int(i): k % folds for k, i in enumerate(order)}
+    decided = []
+    for fold in range(folds):
+        train = [r for i, r in enumerate(records) if assignment[i] != fold]
+        model = fit_abstention(train, false_abstention)
+        for i, record in enumerate(records):
+            if assignment[i] != fold:
+                continue
+            conf = confidence(record["_features"], model["weights"], model["bias"])
+            refusal = record["_refusal"]
+            if refusal == NO_FIGURE and record["_features"].get("quantity_gap", 1.0) < model["gap_limit"]:
+                refusal = None
+            abstained = bool(refusal) or (not record["_trusted"] and conf < model["threshold"]) or record["_draft_words"] == 0
+            decided.append(with_decision(record, abstained))
+    result = summarise(decided)
+    result["folds"] = folds
+    return result
+
+
+def fit_abstention(records: list[dict], false_abstention: float = 0.03) -> dict:
+    """Fit the abstention model on evaluated records: logistic weights over the features, the
+    threshold that refuses at most `false_abstention` of the answerable questions it would
+    otherwise answer, and the figure-gap limit just above the largest gap of an answerable one."""
+    import numpy as np
+
+    from .answering.abstention import ABSTENTION_FEATURES, choose_threshold, confidence, fit_logistic
+
+    x = np.array([[r["_features"][name] for name in ABSTENTION_FEATURES] for r in records])
+    y = np.array([1.0 if r["_answerable"] else 0.0 for r in records])
+    weights, bias = fit_logistic(x, y)
+    open_answerable = [r for r in records if r["_answerable"] and not r["_refusal"] and not r["_trusted"]]
+    threshold = choose_threshold(np.array([confidence(r["_features"], weights, bias) for r in open_answerable]),
+                                 false_abstention)
+    gaps = [r["_features"].get("quantity_gap", 0.0) for r in records if r["_answerable"]]
+    gap_limit = min(1.01, round(max(gaps, default=0.0) + 0.01, 2))
+    return {"weights": weights, "bias": bias, "threshold": threshold, "gap_limit": gap_limit}
 
 
 def bootstrap_intervals(records: list[dict], resamples: int = 2000, seed: int = 0) -> dict[str, list[float]]:
@@ -274,3 +381,105 @@ def plot_recall(results: dict[str, dict], path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+@dataclass(frozen=True)
+class ConversationTurn:
+    """One turn of an evaluation conversation: the item, and the question spelled out on its own
+    (None when the question stands on its own and must be searched unchanged)."""
+
+    item: EvalItem
+    standalone: str | None
+
+
+def load_conversations(path: str | Path) -> list[tuple[str, list[ConversationTurn]]]:
+    """Conversations from eval/conversations.jsonl (or a file): (id, turns) each."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / CONVERSATIONS_FILE
+    if not path.exists():
+        return []
+    conversations = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+            turns = [ConversationTurn(item_from(t, "conversations"), t.get("standalone")) for t in raw["turns"]]
+        except (ValueError, KeyError, TypeError) as error:
+            raise ValueError(f"{path.name}, line {number}: not a conversation ({error}).") from error
+        conversations.append((str(raw["id"]), turns))
+    return conversations
+
+
+def evaluate_conversations(assistant, conversations: list[tuple[str, list[ConversationTurn]]]) -> dict:
+    """Ask each conversation's turns in order. A turn is resolved correctly when a standalone
+    question is searched unchanged, and a follow-up is resolved into a question that keeps at
+    least half of the words of the spelled-out one (stemmed, without stopwords)."""
+    from .conversation import Conversation
+    from .lexical import lexical_tokens
+
+    chunk_texts = {c.id: c.text for c in assistant.index.chunks}
+    records = []
+    for _conversation_id, turns in conversations:
+        conversation = Conversation()
+        for turn in turns:
+            trace = assistant.ask_traced(turn.item.question, conversation, question_id=turn.item.id)
+            conversation.add(trace.answer)
+            record = score_item(turn.item, trace, assistant, chunk_texts)
+            understood = trace.answer.understood_as
+            if turn.standalone is None:
+                record["resolution"] = float(understood is None)
+                record["standalone_rewritten"] = float(understood is not None)
+            else:
+                wanted = set(lexical_tokens(turn.standalone))
+                kept = wanted & set(lexical_tokens(understood or turn.item.question))
+                record["resolution"] = float(understood is not None and len(kept) * 2 >= len(wanted))
+                record["follow_up_missed"] = float(understood is None)
+            records.append(record)
+    return summarise(records)
+
+
+SIDE_BY_SIDE = ("recall@5", "mrr@10", "key_facts", "abstention", "false_abstention", "answer_words_median",
+                "quote_defects", "verbatim")
+
+
+def generalisation_report(assistant, eval_dir: str | Path, folds: int = 5) -> dict[str, dict]:
+    """The numbers `make eval` prints side by side: the blind split (never used to choose
+    anything), k-fold cross-validation of the fitted abstention over dev+test, the test and dev
+    splits, and the conversations."""
+    items = load_items(eval_dir)
+    results = {}
+    by_split = {split: [i for i in items if i.split == split] for split in ("blind", "test", "dev")}
+    for split in ("blind", "test", "dev"):
+        if by_split[split]:
+            results[split] = evaluate(assistant, by_split[split])
+    tuned = [r for split in ("dev", "test") if split in results for r in results[split]["items"]]
+    if tuned:
+        results[f"cv{folds} dev+test"] = cross_validate(tuned, assistant.settings, folds)
+    conversations = load_conversations(eval_dir)
+    if conversations:
+        results["conversations"] = evaluate_conversations(assistant, conversations)
+    return results
+
+
+def format_side_by_side(results: dict[str, dict], metrics: tuple[str, ...] = SIDE_BY_SIDE) -> str:
+    """One column per split, one row per metric, with the blind-minus-CV gap for key facts,
+    abstention and false abstention (more than 0.05 apart: the rules are still tuned to dev)."""
+    names = list(results)
+    lines = [f"{'metric':<22}" + "".join(f"{n:>18}" for n in names), "-" * (22 + 18 * len(names))]
+    extra = ("resolution", "standalone_rewritten") if "conversations" in results else ()
+    for metric in metrics + extra:
+        cells = []
+        for name in names:
+            value = results[name]["summary"].get(metric)
+            cells.append(f"{value:>18.3f}" if value is not None else f"{'':>18}")
+        lines.append(f"{metric:<22}" + "".join(cells))
+    lines.append("")
+    lines.append("questions: " + ", ".join(f"{n} {results[n]['count']}" for n in names))
+    cv = next((n for n in names if n.startswith("cv")), None)
+    if "blind" in results and cv:
+        gaps = [f"{m} {results['blind']['summary'].get(m, 0) - results[cv]['summary'].get(m, 0):+.3f}"
+                for m in ("key_facts", "abstention", "false_abstention")]
+        lines.append(f"blind minus {cv}: " + ", ".join(gaps) + " (more than ±0.05 apart: still tuned to dev)")
+    return "\n".join(lines)

@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
+import pytest
+
 from assistant.conversation import Conversation, is_follow_up, swap_reference
 
 
-def test_follow_up_detection():
-    assert is_follow_up("And what about the Centre?")
-    assert is_follow_up("Why was it not chosen?")
-    assert not is_follow_up("What does the report say about Kidal?")
+@pytest.mark.parametrize("question", [
+    "And what about the Centre?", "Why was it not chosen?", "Why?", "How so?", "And the third?",
+    "What is the third one?", "What are its risks?", "Who funds it?", "How did that change after 2015?",
+    "And option 2c?", "What about Kidal?"])
+def test_elliptical_questions_are_follow_ups(question):
+    assert is_follow_up(question)
+
+
+@pytest.mark.parametrize("question", [
+    "What does the report say about Kidal?",
+    "Why has the Mission struggled to protect civilians in central Mali?",
+    "Which options does it see for the Mission's future?",  # 'it' is the report speaking
+    "And what does the report say about the 2015 peace agreement?",
+    "So what is option 2b?", "What does the report recommend on the mandate?"])
+def test_a_question_that_names_its_subject_is_never_a_follow_up(question):
+    assert not is_follow_up(question)
+
+
+def test_a_standalone_question_after_a_section_question_is_searched_unchanged(assistant):
+    conversation = Conversation()
+    conversation.add(assistant.ask("What does option 2b propose?", conversation))
+    question = "Why has the Mission struggled to protect civilians in central Mali?"
+    answer = assistant.ask(question, conversation)
+    assert answer.understood_as is None and answer.resolved_question == question
+    assert answer.to_dict()["understood_as"] is None
 
 
 def test_what_about_replaces_the_topic(assistant):
@@ -17,6 +40,7 @@ def test_what_about_replaces_the_topic(assistant):
     conversation.add(first)
     second = assistant.ask("And what about the Centre?", conversation)
     assert second.resolved_question == "What does the report say about the Centre?"
+    assert second.understood_as == second.resolved_question
     assert any("Centre" in h.section or "Centre" in h.text for h in second.passages[:3])
 
 

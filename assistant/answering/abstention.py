@@ -1,0 +1,191 @@
+"""Every reason to refuse in one place: rules that refuse outright (a name, acronym or year the
+documents never use; a figure they do not give; a question with nothing in common with them),
+and a logistic model over the evidence for the rest (fitted on dev by eval/fit_abstention.py)."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..lexical import STOPWORDS, lexical_tokens
+from ..retrieve import Hit
+from .sentences import FACTOID
+from .types import ScoredSentence
+
+NOT_ADDRESSED = "The report does not address this question."
+WEAK_EVIDENCE = "No passage it holds answers the question closely enough."
+NO_FIGURE = "It gives no figure for this."
+OFF_TOPIC = "The question's subject does not come up in it."
+
+ABSTENTION_FEATURES = ("best_similarity", "best_overlap", "top_passage_score", "unknown_words",
+                       "missing_number", "names_not_in_passages", "names_not_in_draft", "draft_coverage")
+
+# A question that asks for an amount: 'How many ...', 'What is the annual budget of ...'. 'What
+# percentage of ...' is left out: survey shares are answered in paraphrase, which word coverage
+# misreads. 'How long' is left out: a date answers it, and FIGURE does not count years.
+GENERIC_MEASURES = r"number|share|percentage|proportion|total|amount|size|figure"
+QUANTITY = re.compile(r"(?:^|[,;:]\s*)(?:(?P<how>how\s+(?:many|much|large|big)\b)|(?P<what>what(?:’s|'s|\s+(?:is|was|are|were))"
+                      rf"\s+(?:the\s+)?)(?:[\w’'-]+\s+){{0,2}}?(?P<measure>{GENERIC_MEASURES}|rates?|costs?|budgets?|population"
+                      r"|turnout)(?![\w’'-]))", re.I)
+# A figure in a sentence: a number that is not a year, a number word or a percentage.
+FIGURE = re.compile(r"\b(?!(?:19|20)\d\d\b)\d[\d,.]*\b|%|\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+                    r"fifteen|twenty|thirty|forty|fifty|hundreds?|thousands?|millions?|billions?|dozens?|half|third|quarter)\b", re.I)
+# A word of a question that names something: capitalised (not the first word), an acronym, a number.
+NAME_TOKEN = re.compile(r"(?<![\w’'])(?:[A-Z][A-Za-z]*|[a-z]*[A-Z]{2,}[A-Za-z]*|\d[\d.,]*)(?![\w])")
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """What the documents say, for the refusal rules: every word they use (lower case), and how
+    common each stemmed word is (its inverse document frequency over the chunks)."""
+
+    words: frozenset[str]
+    idf: dict[str, float]
+    common: frozenset[str]  # stemmed words in so many passages that they name nothing in particular
+
+    def knows(self, word: str) -> bool:
+        lowered = word.lower().replace("’", "'")
+        return lowered in self.words or all(t in self.idf for t in lexical_tokens(lowered))
+
+
+def build_vocabulary(texts: list[str], chunk_texts: list[str], idf: dict[str, float]) -> Vocabulary:
+    """The vocabulary of the documents; a word in more than a tenth of the passages is common."""
+    words = frozenset(w for text in texts for w in re.findall(r"[a-z0-9]+", text.lower().replace("’", "'")))
+    limit = math.log(1 + len(chunk_texts) / (1 + 0.1 * len(chunk_texts)))
+    return Vocabulary(words, idf, frozenset(t for t, v in idf.items() if v <= limit))
+
+
+def name_tokens(question: str) -> list[str]:
+    """The words of a question that name something (not its first word): 'Wagner', 'MINUSCA', '2021'."""
+    first = re.match(r"\s*\S+", question)
+    body = question[first.end():] if first else question
+    tokens = [re.split(r"[’']", t)[0].rstrip(".,") for t in NAME_TOKEN.findall(body)]
+    return [t for t in dict.fromkeys(tokens) if t and t.lower() not in STOPWORDS]
+
+
+def unknown_names(question: str, vocabulary: Vocabulary) -> list[str]:
+    """Names, acronyms, years and numbers of the question that the documents never use."""
+    return [t for t in name_tokens(question) if not vocabulary.knows(t)]
+
+
+def content_words(question: str) -> list[str]:
+    """The question's words of four letters or more that are not stopwords."""
+    return [w for w in re.findall(r"[^\W\d_]{4,}", question.lower()) if w not in STOPWORDS]
+
+
+def unknown_share(question: str, vocabulary: Vocabulary) -> float:
+    """Share of the question's content words the documents never use (1.0 for a question with
+    no word in a script the documents use)."""
+    words = content_words(question)
+    if not words:
+        return 1.0 if not re.search(r"[A-Za-z]{3,}", question) else 0.0
+    return sum(not vocabulary.knows(w) for w in words) / len(words)
+
+
+def distinctive_names(question: str, vocabulary: Vocabulary) -> list[str]:
+    """Names of the question that are not common across the documents: 'Kidal' is distinctive,
+    the documents' own subject ('MINUSMA', 'Mali') is not."""
+    return [t for t in name_tokens(question) if not set(lexical_tokens(t)) <= vocabulary.common]
+
+
+def refusal_reason(question: str, scored: list[ScoredSentence], vocabulary: Vocabulary, gap_limit: float) -> str | None:
+    """The rules that refuse outright, with the reason in one sentence; None when none applies."""
+    unknown = unknown_names(question, vocabulary)
+    if unknown:
+        return "It never mentions " + ", ".join(f"“{term}”" for term in unknown) + "."
+    if unknown_share(question, vocabulary) > 0.5:
+        return OFF_TOPIC
+    if quantity_gap(question, scored, vocabulary.idf) >= gap_limit:
+        return NO_FIGURE
+    return None
+
+
+def features(question: str, scored: list[ScoredSentence], hits: list[Hit], draft_text: str,
+             vocabulary: Vocabulary) -> dict[str, float]:
+    """The evidence that the passages answer the question, as numbers a linear model weighs."""
+    usable = [s for s in scored if not s.heading]
+    best = max(usable, key=lambda s: s.score) if usable else None
+    top = sorted(usable, key=lambda s: -s.score)[:3]
+    names = [n.lower() for n in distinctive_names(question, vocabulary)]
+    passages = " ".join(h.text for h in hits[:3]).lower()
+    return {
+        "best_similarity": best.similarity if best else 0.0,
+        "best_overlap": best.overlap if best else 0.0,
+        "top_passage_score": hits[0].score if hits else 0.0,
+        "unknown_words": unknown_share(question, vocabulary),
+        "missing_number": float(bool(FACTOID.match(question)) and not any(re.search(r"\d", s.text) for s in top)),
+        "names_not_in_passages": float(sum(n not in passages for n in names)),
+        "names_not_in_draft": float(sum(n not in draft_text.lower() for n in names)),
+        "draft_coverage": coverage(question, draft_text, vocabulary.idf),
+        # Not weighed by the model: the measure of the figure rule (Settings.quantity_gap_limit).
+        "quantity_gap": quantity_gap(question, scored, vocabulary.idf),
+    }
+
+
+def coverage(question: str, text: str, idf: dict[str, float]) -> float:
+    """Share of the question's words, weighted by rarity, that a text uses."""
+    words = set(lexical_tokens(question))
+    if not words:
+        return 0.0
+    unseen = max(idf.values(), default=1.0)
+    weight = {w: idf.get(w, unseen) for w in words}
+    shared = words & set(lexical_tokens(text))
+    return sum(weight[w] for w in shared) / sum(weight.values())
+
+
+def quantity_gap(question: str, scored: list[ScoredSentence], idf: dict[str, float], sentences: int = 10) -> float:
+    """For a question that asks for an amount: 1 minus the share of the question's words
+    (weighted by rarity) found in the best sentence that carries a figure. A figure about something
+    else ('four soldiers from Chad raped ...' for 'How many soldiers does Chad contribute?') leaves a gap."""
+    match = QUANTITY.search(question)
+    if not match:
+        return 0.0
+    words = set(lexical_tokens(question)) - set(lexical_tokens(_asking_words(match)))
+    if not words:
+        return 0.0
+    best = 0.0
+    for sentence in sorted(scored, key=lambda s: -s.score)[:sentences]:
+        if FIGURE.search(sentence.text):
+            best = max(best, coverage(" ".join(words), sentence.text, idf))
+    return 1.0 - best
+
+
+def _asking_words(match: re.Match) -> str:
+    """The words that only ask ('how many', 'what is the number'); a specific measure ('budget',
+    'turnout') stays among the words a sentence must cover."""
+    if match.group("how"):
+        return match.group("how")
+    measure = match.group("measure")
+    return match.group("what") + (measure if re.fullmatch(GENERIC_MEASURES, measure, re.I) else "")
+
+
+def confidence(values: dict[str, float], weights: tuple[float, ...], bias: float) -> float:
+    """Logistic confidence that the documents answer the question."""
+    z = bias + sum(w * values[name] for w, name in zip(weights, ABSTENTION_FEATURES))
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 0.05, steps: int = 5000, rate: float = 0.2):
+    """Class-balanced logistic regression by gradient descent (y = 1: answerable); the weights
+    apply to raw feature values."""
+    mean, std = x.mean(axis=0), x.std(axis=0) + 1e-9
+    z = (x - mean) / std
+    weights, bias = np.zeros(x.shape[1]), 0.0
+    balance = np.where(y == 1, 0.5 / max(y.mean(), 1e-9), 0.5 / max(1 - y.mean(), 1e-9))
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-(z @ weights + bias)))
+        gradient = (p - y) * balance
+        weights -= rate * (z.T @ gradient / len(y) + l2 * weights)
+        bias -= rate * gradient.mean()
+    raw = weights / std
+    return tuple(float(w) for w in raw), float(bias - raw @ mean)
+
+
+def choose_threshold(answerable_confidences: np.ndarray, false_abstention: float) -> float:
+    """The confidence below which to abstain: refuse at most this share of the answerable."""
+    if not len(answerable_confidences):
+        return 0.5
+    return float(np.quantile(answerable_confidences, false_abstention))

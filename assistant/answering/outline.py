@@ -1,0 +1,148 @@
+"""Answers that come from the document's outline rather than from sentence scores: a section
+named by number ('option 2b', 'the second dilemma'), and the list of a framework's parts ('What
+are the four dilemmas?'). The framework kinds come from the outline's numbered aliases ('dilemma 2',
+'option 2b'), so no kind is written into this code."""
+
+from __future__ import annotations
+
+import re
+
+from ..chunk import Chunk
+from ..lexical import lexical_tokens
+from ..retrieve import Hit, plain_title
+from .sentences import is_heading
+from .types import ScoredSentence
+
+# An outline alias that numbers a part of a framework: 'dimension 3', 'dilemma 2', 'option 2b'.
+NUMBERED_KIND = re.compile(r"^(?P<kind>[a-z]+) (?P<number>\d{1,2}[a-h]?)$")
+# An alias that names one section by its number: 'option 2b', 'the second dilemma', 'dimension 3'
+# (not the keyword aliases such as 'WPS gender women', which only help BM25).
+NUMBERED_ALIAS = re.compile(r"\b(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth)\b|\d", re.I)
+NUMBER_WORDS = "two three four five six seven eight nine ten eleven twelve"
+# Words a question may use when it asks for a list of parts and nothing more.
+LIST_REQUEST_WORDS = frozenset(lexical_tokens(
+    "see sees identify identifies identified propose proposes proposed consider considers considered list "
+    "name names main key possible strategic policy policies future report study outline outlines outlined "
+    "set sets describe describes discuss discusses different various give gives present presents "
+    "recommend recommends suggested suggest suggests put forward lay laid " + NUMBER_WORDS))
+
+
+def body_sections(chunks: list[Chunk]) -> list[str]:
+    """Section paths of the body (not summaries) in reading order."""
+    return list(dict.fromkeys(c.section for c in chunks if c.kind == "body" and not c.summary))
+
+
+def framework_kinds(aliases: dict[str, list[str]]) -> dict[str, list[tuple[str, str]]]:
+    """Kinds of numbered parts in the outline ('dilemma' -> [(title, 'dilemma 1'), ...]), in the
+    order of their numbers."""
+    kinds: dict[str, list[tuple[str, str, str]]] = {}
+    for title, names in aliases.items():
+        for alias in names:
+            match = NUMBERED_KIND.match(alias.lower())
+            if match:
+                kinds.setdefault(match.group("kind"), []).append((match.group("number"), title, alias))
+                break
+    return {kind: [(title, alias) for _n, title, alias in sorted(parts, key=lambda p: _number_key(p[0]))]
+            for kind, parts in kinds.items() if len(parts) >= 2}
+
+
+def _number_key(number: str) -> tuple[int, str]:
+    digits = re.match(r"\d+", number)
+    return (int(digits.group(0)) if digits else 0, number[len(digits.group(0)) if digits else 0:])
+
+
+def named_section(question: str, chunks: list[Chunk], aliases: dict[str, list[str]]) -> tuple[str, str] | None:
+    """The section a question names by number, as (section path, the alias used); None when it
+    names none, or several ('option 2a or option 2b?': ordinary retrieval weighs both)."""
+    lowered = question.lower()
+    named = {}
+    for title, names in aliases.items():
+        for alias in names:
+            if NUMBERED_ALIAS.search(alias) and re.search(rf"(?<![\w-]){re.escape(alias.lower())}(?![\w-])", lowered):
+                named[title] = max(named.get(title, ""), alias, key=len)
+    if len(named) != 1:
+        return None
+    title, alias = next(iter(named.items()))
+    section = next((s for s in body_sections(chunks) if s.split(" > ")[-1] == title), None)
+    return (section, alias) if section else None
+
+
+def section_hits(section: str, chunks: list[Chunk]) -> list[Hit]:
+    """The body passages of a section and its sub-sections, in reading order, as hits."""
+    inside = [(i, c) for i, c in enumerate(chunks) if c.kind == "body" and not c.summary
+              and (c.section == section or c.section.startswith(section + " > "))]
+    return [Hit(rank, c.id, c.document, c.section, c.page, 1.0, c.text, i) for rank, (i, c) in enumerate(inside, 1)]
+
+
+def asks_only_about(question: str, alias: str, title: str, kinds: set[str]) -> bool:
+    """'What is option 2b?', 'What does the report say about the second dilemma (To concentrate
+    on the North, the Centre, or both?)': nothing is asked beyond the section itself."""
+    named = set(lexical_tokens(alias)) | set(lexical_tokens(title)) | set(lexical_tokens(" ".join(kinds)))
+    return not set(lexical_tokens(question)) - named - set(lexical_tokens("propose proposes mean"))
+
+
+def section_opening(hits: list[Hit], chunks: list[Chunk], sentences: int = 3) -> list[ScoredSentence]:
+    """The opening of a section: its heading, when the passage starts with one, and the first
+    sentences after it (three sentences in all)."""
+    if not hits:
+        return []
+    hit = hits[0]
+    chunk = chunks[hit.position]
+    return [ScoredSentence(hit, k, a, b, chunk.text[a:b], 1.0, 1.0, 1.0, is_heading(chunk, k))
+            for k, (a, b) in enumerate(chunk.sentences[:sentences])]
+
+
+def heading_item(section: str, chunks: list[Chunk]) -> ScoredSentence | None:
+    """A section's heading as an answer line, cited to the passage it opens."""
+    for position, chunk in enumerate(chunks):
+        if chunk.section == section and chunk.kind == "body" and not chunk.summary and is_heading(chunk, 0):
+            a, b = chunk.sentences[0]
+            hit = Hit(0, chunk.id, chunk.document, chunk.section, chunk.page, 1.0, chunk.text, position)
+            return ScoredSentence(hit, 0, a, b, chunk.text[a:b], 1.0, 1.0, 1.0, True)
+    return None
+
+
+def asked_kind(question: str, kinds: dict[str, list[tuple[str, str]]]) -> str | None:
+    """The framework kind whose list a question asks for: 'What are the four dilemmas?', 'Name
+    the eight dimensions', 'What policy options does the report propose?'. The kind must be in
+    the plural and nothing but list words may be asked besides."""
+    words = re.findall(r"[a-z]+", question.lower().replace("’", "'"))
+    query = {t for t in lexical_tokens(question) if len(t) > 1}
+    for kind in kinds:
+        if f"{kind}s" in words and not query - set(lexical_tokens(kind)) - LIST_REQUEST_WORDS:
+            return kind
+    return None
+
+
+def kind_list(kind: str, kinds: dict[str, list[tuple[str, str]]], chunks: list[Chunk]) -> list[ScoredSentence]:
+    """The headings of every part of a kind, in the outline's order."""
+    titles = {title for title, _alias in kinds[kind]}
+    by_title = {s.split(" > ")[-1]: s for s in body_sections(chunks) if s.split(" > ")[-1] in titles}
+    items = [heading_item(by_title[title], chunks) for title, _alias in kinds[kind] if title in by_title]
+    return [item for item in items if item is not None]
+
+
+def subsection_list(question: str, hits: list[Hit], chunks: list[Chunk], aliases: dict[str, list[str]]) -> list[ScoredSentence]:
+    """For 'Which options does the report see?': the headings of the sub-sections of the
+    section the question names (by title word or outline alias), each cited to its passage."""
+    query = set(lexical_tokens(question))
+    sections = body_sections(chunks)
+    best, best_overlap = None, 0
+    for parent in dict.fromkeys(s.rsplit(" > ", 1)[0] for s in sections if " > " in s):
+        overlap = len(query & title_words(parent.split(" > ")[-1], aliases))
+        children = [s for s in sections if s.startswith(parent + " > ")]
+        if overlap > best_overlap and len(children) >= 2:
+            best, best_overlap = parent, overlap
+    if best is None or not any(h.section.startswith(best) for h in hits[:5]):
+        return []
+    named = title_words(best.split(" > ")[-1], aliases)
+    if {t for t in query if len(t) > 1} - named - LIST_REQUEST_WORDS:
+        return []  # 'What are the risks of ...?' wants sentences, not the list of headings
+    items = [heading_item(s, chunks) for s in sections if s.startswith(best + " > ")]
+    items = [item for item in items if item is not None]
+    return items if len(items) >= 2 else []
+
+
+def title_words(title: str, aliases: dict[str, list[str]]) -> set[str]:
+    """The words that name a section: its title without numbering, and its outline aliases."""
+    return set(lexical_tokens(plain_title(title))) | {t for alias in aliases.get(title, []) for t in lexical_tokens(alias)}

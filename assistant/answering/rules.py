@@ -1,0 +1,160 @@
+"""The answer rules, tried in order: the first that applies composes the draft answer.
+
+Each rule is a small function `(question, context) -> Draft | None` with a docstring saying when
+it applies. The last rule, a span of the passage that answers, always applies."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from ..chunk import Chunk
+from ..config import Settings
+from ..lexical import lexical_tokens
+from ..retrieve import Hit
+from . import outline
+from .sentences import LIST_ITEM, can_stand_alone, score_sentences
+from .types import ScoredSentence
+
+# A sentence that leans on the one before it ('This was ...', 'However, ...') needs it to be read.
+LEANS_BACK = re.compile(r"^(?:this|these|that|those|it|its|they|their|such|however|but|yet|moreover|furthermore|"
+                        r"in addition|additionally|as a result|therefore|thus|hence|nevertheless|still|also|he|she)\b",
+                        re.I)
+# A question with two parts: 'What is X, and why ...?', 'Who ...? What ...?'
+SECOND_PART = re.compile(r"(?:\?\s+|,?\s+and\s+)(?=(?:what|how|why|when|who|which|where|whom)\b)", re.I)
+
+
+@dataclass(frozen=True)
+class AnswerContext:
+    """What the rules may read: the index's chunks and sentence vectors, the outline, settings."""
+
+    chunks: list[Chunk]
+    sentence_vectors: np.ndarray
+    sentence_offsets: np.ndarray
+    aliases: dict[str, list[str]]
+    kinds: dict[str, list[tuple[str, str]]]
+    settings: Settings
+
+
+@dataclass(frozen=True)
+class Draft:
+    """The sentences a rule chose, and whether they need no evidence check (the outline vouches
+    for them: a section named by number, a framework list)."""
+
+    rule: str
+    sentences: list[ScoredSentence]
+    trusted: bool = False
+
+
+Rule = Callable[[str, "np.ndarray", list[Hit], list[ScoredSentence], AnswerContext], "Draft | None"]
+
+
+def named_section_rule(question, vector, hits, scored, context) -> Draft | None:
+    """The question names one section by number ('option 2b', 'the second dilemma'): the
+    section's opening when nothing more is asked, else its best sentences."""
+    named = outline.named_section(question, context.chunks, context.aliases)
+    if named is None:
+        return None
+    section, alias = named
+    inside = outline.section_hits(section, context.chunks)
+    if outline.asks_only_about(question, alias, section.split(" > ")[-1], set(context.kinds)):
+        return Draft("named section", outline.section_opening(inside, context.chunks), trusted=True)
+    settings = context.settings.replace(answer_passages=len(inside))
+    in_section = score_sentences(question, vector, inside, context.chunks, context.sentence_vectors,
+                                 context.sentence_offsets, settings)
+    return Draft("named section", passage_span(question, in_section, context.chunks, context.settings), trusted=True)
+
+
+def framework_list_rule(question, vector, hits, scored, context) -> Draft | None:
+    """The question asks for the list of a framework's parts in any wording ('What are the four
+    dilemmas?', 'List the options', 'Name the eight dimensions'): their headings, each cited."""
+    kind = outline.asked_kind(question, context.kinds)
+    if kind is None:
+        return None
+    items = outline.kind_list(kind, context.kinds, context.chunks)
+    return Draft("framework list", items, trusted=True) if len(items) >= 2 else None
+
+
+def subsection_list_rule(question, vector, hits, scored, context) -> Draft | None:
+    """A list question that names a section with sub-sections by its title words ('Which
+    scenarios does the report see?'): the sub-sections' headings."""
+    items = outline.subsection_list(question, hits, context.chunks, context.aliases)
+    return Draft("sub-section list", items) if items else None
+
+
+def passage_span_rule(question, vector, hits, scored, context) -> Draft | None:
+    """Every other question: a contiguous span of the passage that answers, and a span of a
+    second passage only for a second part of the question."""
+    chosen = passage_span(question, scored, context.chunks, context.settings)
+    parts = SECOND_PART.split(question, maxsplit=1)
+    if chosen and len(parts) == 2 and len(lexical_tokens(parts[1])) >= 2:
+        chosen += second_part_span(parts[1], scored, chosen, context)
+    return Draft("passage span", chosen)
+
+
+RULES: tuple[Rule, ...] = (named_section_rule, framework_list_rule, subsection_list_rule, passage_span_rule)
+
+
+def draft_answer(question: str, vector: np.ndarray, hits: list[Hit], scored: list[ScoredSentence],
+                 context: AnswerContext) -> Draft:
+    """The draft of the first rule that applies."""
+    for rule in RULES:
+        draft = rule(question, vector, hits, scored, context)
+        if draft is not None and draft.sentences:
+            return draft
+    return Draft("none", [])
+
+
+def passage_span(question: str, scored: list[ScoredSentence], chunks: list[Chunk], settings: Settings) -> list[ScoredSentence]:
+    """The passage that holds the best sentence, and the span of it that completes that
+    sentence: the longest run of up to `max_answer_sentences` consecutive sentences around it
+    that fits the word budget (ties: the better-scored run). A lead-in that ends with a colon
+    brings its list items instead."""
+    usable = [s for s in scored if can_stand_alone(s)]
+    if not usable:
+        return []
+    best = max(usable, key=lambda s: s.score + settings.passage_rank_weight * s.hit.score)
+    in_passage = {s.index: s for s in scored if s.hit.position == best.hit.position}
+    if best.text.rstrip().endswith(":"):
+        return [best] + _list_after(best, in_passage, settings.max_list_items)
+    runs = []
+    for first in range(best.index - settings.max_answer_sentences + 1, best.index + 1):
+        for last in range(best.index, first + settings.max_answer_sentences):
+            run = [in_passage.get(k) for k in range(first, last + 1)]
+            if all(_usable_neighbour(s) or s is best for s in run):
+                words = sum(len(s.text.split()) for s in run)
+                if len(run) == 1 or words <= settings.span_max_words:
+                    runs.append((len(run), sum(s.score for s in run), run))
+    return max(runs, key=lambda r: (r[0], r[1]))[2]
+
+
+def _usable_neighbour(sentence: ScoredSentence | None) -> bool:
+    return sentence is not None and not sentence.heading and len(sentence.text.split()) >= 3
+
+
+def _list_after(lead: ScoredSentence, in_passage: dict[int, ScoredSentence], limit: int) -> list[ScoredSentence]:
+    """The list items right after a lead-in sentence that ends with a colon."""
+    items, k = [], lead.index + 1
+    while k in in_passage and LIST_ITEM.match(in_passage[k].text) and len(items) < limit:
+        items.append(in_passage[k])
+        k += 1
+    return items
+
+
+def second_part_span(part: str, scored: list[ScoredSentence], chosen: list[ScoredSentence],
+                     context: AnswerContext) -> list[ScoredSentence]:
+    """For the second part of a two-part question: the best sentence for that part from another
+    passage, when the first span does not already cover the part's words."""
+    words = set(lexical_tokens(part))
+    covered = set(lexical_tokens(" ".join(s.text for s in chosen)))
+    if words <= covered:
+        return []
+    taken = {s.hit.position for s in chosen}
+    others = [s for s in scored if s.hit.position not in taken and can_stand_alone(s)]
+    if not others:
+        return []
+    best = max(others, key=lambda s: len(words & set(lexical_tokens(s.text))) + s.score)
+    return [best] if words & set(lexical_tokens(best.text)) - covered else []
