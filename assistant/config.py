@@ -11,7 +11,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # Bump when the layout or meaning of the files in index/ changes: an index of another
 # format version is treated as stale and rebuilt.
-INDEX_FORMAT_VERSION = 3
+INDEX_FORMAT_VERSION = 4
 
 # Settings whose change alters what is stored in the index (and so makes it stale).
 INDEX_SETTINGS = ("embedder", "chunk_target_words", "chunk_max_words", "embed_section_titles")
