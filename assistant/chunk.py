@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
-from .structure import Paragraph, StructuredDocument, section_label
+from .structure import LIST_ITEM, Paragraph, StructuredDocument, section_label
 from .text import sentence_spans, word_count
+
+FIGURE_TITLE = re.compile(r"^(?:Figure|Table)\s+\d+")
+# A list item that runs on into the next one: "- French Operation Barkhane,", "... (EUTM Mali), and".
+RUNS_ON = re.compile(r"(?:[,;]|\b(?:and|or))$")
 
 
 @dataclass(frozen=True)
@@ -21,7 +26,7 @@ class Chunk:
     start: int  # character span in the cleaned document text
     end: int
     text: str
-    kind: str  # "body" or "footnote"
+    kind: str  # "body", "caption" (figure and table captions, never quoted) or "footnote"
     summary: bool  # from a chapter that restates the body (abstract, back cover)
     sentences: tuple[tuple[int, int], ...]  # sentence spans within `text`
 
@@ -63,14 +68,28 @@ class _Unit:
 def chunk_document(doc: StructuredDocument, target_words: int, max_words: int) -> list[Chunk]:
     """Pack each section's paragraphs into chunks of about `target_words` words."""
     chunks: list[Chunk] = []
-    for run in _section_runs([p for p in doc.paragraphs if p.kind != "footnote"]):
+    for run in _section_runs([p for p in doc.paragraphs if p.kind not in ("footnote", "caption")]):
         for k, group in enumerate(_pack(_units(run, doc.text, max_words), target_words, max_words)):
             heading_start = _heading_start(doc, run[0]) if k == 0 and run[0].ordinal == 1 else None
             chunks.append(_make_chunk(doc, group, "body", heading_start))
+    for group in _caption_groups([p for p in doc.paragraphs if p.kind == "caption"]):
+        unit = _Unit(tuple(group), group[0].start, group[-1].end, word_count(doc.text[group[0].start:group[-1].end]))
+        chunks.append(_make_chunk(doc, [unit], "caption"))
     for note in (p for p in doc.paragraphs if p.kind == "footnote"):
         unit = _Unit((note,), note.start, note.end, word_count(note.text))
         chunks.append(_make_chunk(doc, [unit], "footnote"))
     return chunks
+
+
+def _caption_groups(captions: list[Paragraph]) -> list[list[Paragraph]]:
+    """One group per figure or table: its caption with the source line printed under it."""
+    groups: list[list[Paragraph]] = []
+    for caption in captions:
+        if groups and groups[-1][-1].section == caption.section and not FIGURE_TITLE.match(caption.text):
+            groups[-1].append(caption)
+        else:
+            groups.append([caption])
+    return groups
 
 
 def _section_runs(paragraphs: list[Paragraph]) -> list[list[Paragraph]]:
@@ -151,4 +170,21 @@ def _make_chunk(doc: StructuredDocument, units: list[_Unit], kind: str, heading_
     digest = hashlib.sha1(f"{doc.doc_id}|{section}|{text}".encode()).hexdigest()[:12]
     summary = first.section[0] in doc.summary_chapters
     return Chunk(f"{doc.doc_id}:{digest}", doc.doc_id, section, first.ordinal, first.page,
-                 start, end, text, kind, summary, tuple(sentence_spans(text)) or ((0, len(text)),))
+                 start, end, text, kind, summary, tuple(quotable_spans(text)) or ((0, len(text)),))
+
+
+def quotable_spans(text: str) -> list[tuple[int, int]]:
+    """Sentence spans, except that a list which continues a sentence stays in it: the lead-in
+    ('... including the:') and items that run on ('- French Operation Barkhane,', '- EU Training
+    Mission in Mali (EUTM Mali), and') up to the item that ends the sentence are one span, so
+    that no item is quoted as a sentence of its own. Items that stand alone ('1. Political
+    primacy', '• External partners of the Mission.') stay separate."""
+    spans: list[tuple[int, int]] = []
+    for a, b in sentence_spans(text):
+        if spans and LIST_ITEM.match(text[a:b]):
+            before, item = text[spans[-1][0]:spans[-1][1]], text[a:b]
+            if RUNS_ON.search(before) or (before.endswith(":") and RUNS_ON.search(item)):
+                spans[-1] = (spans[-1][0], b)
+                continue
+        spans.append((a, b))
+    return spans

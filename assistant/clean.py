@@ -67,11 +67,12 @@ def clean_document(source: SourceDocument) -> CleanDocument:
     lines = _page_lines(source)
     _mark_footnotes(lines)
     _drop_footnote_tails(lines)
+    _mark_orphan_footnote_lines(lines)
     _mark_residue(lines)
     vocabulary = _hyphen_vocabulary("\n".join(l.text for l in lines))
     blocks, notes = _build_blocks(lines, vocabulary)
-    blocks = _merge_continuations(blocks)
     blocks = _drop_figure_labels(blocks)
+    blocks = _merge_continuations(blocks, vocabulary)
     blocks, marker_block = _strip_footnote_markers(blocks)
     blocks = _drop_pull_quotes(blocks)
     footnotes = tuple(
@@ -181,6 +182,22 @@ def _drop_footnote_tails(lines: list[_Line]) -> None:
         previous = line
 
 
+def _mark_orphan_footnote_lines(lines: list[_Line]) -> None:
+    """A lone line set off by a blank line and run straight into the next footnote is the end
+    of the footnote before it, carried over to this page ('Menace? NUPI Working Paper, 884.'
+    above '54 Wolfram Lacher ...'); left in the body, it ends the paragraph above mid-sentence."""
+    last_note = None
+    for i, line in enumerate(lines):
+        if line.kind == "note":
+            last_note = line.note
+            continue
+        following = lines[i + 1] if i + 1 < len(lines) else None
+        if (line.kind == "body" and line.text.strip() and last_note is not None and i > 0
+                and not lines[i - 1].text.strip() and following is not None and following.kind == "note"
+                and following.note == last_note + 1):
+            line.kind, line.note = "note", last_note
+
+
 def _looks_like_note(text: str) -> bool:
     """A footnote opens with its number and a source or a sentence, not a table row."""
     rest = FOOTNOTE_START.sub("", text, count=1)
@@ -189,11 +206,15 @@ def _looks_like_note(text: str) -> bool:
 
 def _mark_residue(lines: list[_Line]) -> None:
     """Drop figure and table residue: lines mostly made of numbers, or tab-separated cells."""
+    previous = None
     for line in lines:
         if line.kind != "body":
             continue
         if not line.text.strip():
             line.kind = "blank"
+            continue
+        above, previous = previous, line
+        if above is not None and _ends_open_sentence(above.text, line.text):
             continue
         tokens = line.text.split()
         numbers = sum(1 for t in tokens if NUMERIC_TOKEN.match(t))
@@ -205,6 +226,20 @@ def _mark_residue(lines: list[_Line]) -> None:
         if "\t" in line.text or numeric == 1.0 or (numbers >= 2 and numeric >= 0.5 and not has_lower_word
                                                      and (words <= 1 or numeric >= 0.75)):
             line.kind = "drop"
+
+
+# A year that closes a sentence or a bracket on a line of its own: "2015.124", "2017)".
+CLOSING_YEAR = re.compile(r"^(?:19|20)\d\d(?:[.)][.,;:]?\d{0,3})$")
+
+
+def _ends_open_sentence(previous: str, text: str) -> bool:
+    """A line that is only a year is text, not an axis label, when it finishes the line above:
+    that line stops mid-sentence ('between 2012 and', 'SCR 2391 (December') and the year ends
+    the sentence or closes the bracket."""
+    stripped, above = text.strip(), previous.rstrip()
+    if not CLOSING_YEAR.match(stripped) or SENTENCE_END.search(above) or not re.search(r"[A-Za-z]{2,}", above):
+        return False
+    return stripped[4] == "." or above.count("(") > above.count(")")
 
 
 # --- paragraphs --------------------------------------------------------------------------------
@@ -235,7 +270,10 @@ def join_lines(lines: list[str], vocabulary: Counter) -> str:
         if not line:
             continue
         match = re.search(r"([A-Za-z0-9]+)-$", text)
-        if match and re.match(r"[A-Za-z]", line):
+        if match and re.match(r"[?!.,;:”’\")]", line):
+            # The line broke at a hyphen just before the closing punctuation: "go out-" / "?”".
+            text = text[:-1] + line
+        elif match and re.match(r"[A-Za-z]", line):
             word = re.match(r"[A-Za-z0-9]+", line).group(0)
             text = text[: match.start()] + join_hyphenated(match.group(1), word, vocabulary) + line[len(word):]
         else:
@@ -297,19 +335,26 @@ def _double_spaced(pending: list[_Line]) -> bool:
     return not CAPTION.match(pending[0].text) and len(last) >= 75 and not SENTENCE_END.search(last)
 
 
-def _merge_continuations(blocks: list[Block]) -> list[Block]:
-    """Rejoin a paragraph cut by a page break or footnotes: the first part does not end a
-    sentence and the second starts in lower case."""
+def _merge_continuations(blocks: list[Block], vocabulary: Counter) -> list[Block]:
+    """Rejoin a paragraph cut by a page break, footnotes or a figure: the first part does not
+    end a sentence and the second starts in lower case. A caption that stood between the two
+    parts is moved after the rejoined paragraph, where it no longer splits a sentence."""
     merged: list[Block] = []
+    held: list[Block] = []  # captions met since the last text block
     for block in blocks:
+        if block.kind == "caption":
+            held.append(block)
+            continue
         previous = merged[-1] if merged else None
         if (previous and previous.kind == "text" and block.kind == "text"
                 and not SENTENCE_END.search(previous.text)
                 and (block.text[:1].islower() or (_stops_mid_sentence(previous) and _is_continuation(block)))):
-            merged[-1] = Block(join_lines([previous.text, block.text], Counter()), previous.page)
+            merged[-1] = Block(join_lines([previous.text, block.text], vocabulary), previous.page)
         else:
+            merged.extend(held)
+            held = []
             merged.append(block)
-    return merged
+    return merged + held
 
 
 def _stops_mid_sentence(block: Block) -> bool:
@@ -332,14 +377,22 @@ def _is_acronym_residue(block: Block) -> bool:
     return block.kind == "text" and len(block.text.split()) >= 4 and not re.search(r"[a-z]", block.text)
 
 
+def _is_table_cell(block: Block) -> bool:
+    """A table cell is short; it may be a whole sentence ('No significant changes.')."""
+    return block.kind == "text" and len(block.text.split()) < 30 and not re.match(r"^[IVX]+\.\s", block.text)
+
+
 def _drop_figure_labels(blocks: list[Block]) -> list[Block]:
-    """Handle the short unpunctuated label blocks in a run ending at a caption: a figure's
-    axis and box labels are dropped; a table's cells are kept, folded into its caption."""
+    """Handle the blocks in a run ending at a caption (the caption is printed under its figure or
+    table): a figure's short unpunctuated axis and box labels are dropped; a table's cells, back
+    to the last paragraph-length block, are kept, folded into its caption, so that no cell stands
+    in the body as a sentence or a heading."""
     kept: list[Block] = []
     for block in blocks:
         if block.kind == "caption" and re.match(r"(Figure|Table)\s", block.text):
+            belongs = _is_table_cell if block.text.startswith("Table") else _is_short_label
             run = []
-            while kept and _is_short_label(kept[-1]) and not re.match(r"^[IVX]+\.\s", kept[-1].text):
+            while kept and belongs(kept[-1]) and not re.match(r"^[IVX]+\.\s", kept[-1].text):
                 run.insert(0, kept.pop())
             if run and block.text.startswith("Table"):
                 block = Block(f"{block.text} — " + "; ".join(b.text for b in run), block.page, "caption")
@@ -347,9 +400,13 @@ def _drop_figure_labels(blocks: list[Block]) -> list[Block]:
     return [b for b in kept if not _is_acronym_residue(b)]
 
 
-# A footnote number glued after a word ("crisis.2", "groups,77") or a year ("2016.195"),
-# never inside a number such as "15,201".
-MARKER = re.compile(r"((?:[a-z]|(?<!\d)\d{4}(?=[.,;:’”\"\)]))[.,;:’”\"\)]{0,2})(\d{1,3})(?=[\s,.;:)]|$)")
+# A footnote number glued after a word ("crisis.2", "groups,77"), an acronym behind punctuation
+# ("ISGS.118", "ECOWAS,114", "(DRC).168"), a per cent sign, bracket or quote ("31%.28",
+# "(see Figure 7).145", "out?”216") or a year ("2016.195", "signed in 201546"); never inside a
+# number such as "15,201" or "1.5", nor in a name such as "G5" or "U2" (no punctuation between).
+MARKER = re.compile(
+    r"((?:[A-Za-z]{2}[.,;:!?’”\")\]]{1,3}|[%)\]’”\"][.,;:!?’”\")\]]{0,3}|[a-z]{2}"
+    r"|(?<![\d,.])(?:19|20)\d\d[.,;:!?’”\")\]]{0,3}))(\d{1,3})(?=[\s,.;:)—–]|$)")
 
 
 def _strip_footnote_markers(blocks: list[Block]):

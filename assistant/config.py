@@ -11,7 +11,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # Bump when the layout or meaning of the files in index/ changes: an index of another
 # format version is treated as stale and rebuilt.
-INDEX_FORMAT_VERSION = 3
+INDEX_FORMAT_VERSION = 4
 
 # How many features the abstention model weighs (answering.abstention.ABSTENTION_FEATURES; a
 # test keeps the two equal, so that this module imports nothing from the answering stage).

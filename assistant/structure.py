@@ -16,6 +16,7 @@ LETTERED = re.compile(r"^([a-h])\)\s+\S")
 LETTERED_PREFIX = re.compile(r"^[a-h]\)\s+")
 LIST_ITEM = re.compile(r"^(?:[•▪-]\s|\d{1,2}\.\s)")
 SECTION_SEPARATOR = " > "
+CAPTIONS_HEADING = "Figures and tables"
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,9 @@ def structure_document(clean: CleanDocument, document_path: Path) -> StructuredD
 
 
 def _assemble(clean: CleanDocument, outline: Outline, placed, block_sections, summary) -> StructuredDocument:
-    """Lay out the cleaned text (body, then notes) and record each paragraph's span."""
+    """Lay out the cleaned text (body, then captions, then notes) and record each paragraph's
+    span. Captions go after the body, each keeping its section, so that no span of body text
+    (a chunk, a quoted sentence) runs through a figure's caption."""
     parts: list[str] = []
     paragraphs: list[Paragraph] = []
     offset = 0
@@ -170,12 +173,18 @@ def _assemble(clean: CleanDocument, outline: Outline, placed, block_sections, su
         offset += len(text) + 2
 
     for block, section in placed:
+        if block.kind == "caption":
+            continue
         if section != current_section:
             for title in section if current_section is None else _new_titles(current_section, section):
                 add_heading(title)
             current_section = section
-        kind = "caption" if block.kind == "caption" else ("list" if LIST_ITEM.match(block.text) else "text")
-        add(block.text, kind, block.page, section)
+        add(block.text, "list" if LIST_ITEM.match(block.text) else "text", block.page, section)
+    captions = [(block, section) for block, section in placed if block.kind == "caption"]
+    if captions:
+        add_heading(CAPTIONS_HEADING)
+    for block, section in captions:
+        add(block.text, "caption", block.page, section)
     if clean.footnotes:
         add_heading("Notes")
     for note in clean.footnotes:

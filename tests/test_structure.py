@@ -64,3 +64,27 @@ def test_sentence_splitting_respects_abbreviations():
     text = "The team (i.e. EPON) met on 5 Sept. 2018 in Gao. It held 66 interviews, e.g. in Mopti.\n\n1. First item"
     assert split_sentences(text) == ["The team (i.e. EPON) met on 5 Sept. 2018 in Gao.",
                                      "It held 66 interviews, e.g. in Mopti.", "1. First item"]
+
+
+def test_captions_are_laid_out_after_the_body_in_caption_chunks(report_document):
+    chunks = chunk_document(report_document, 160, 280)
+    body = [c for c in chunks if c.kind == "body"]
+    captions = [c for c in chunks if c.kind == "caption"]
+    assert len(captions) >= 15 and all(c.text.startswith(("Figure", "Table")) for c in captions)
+    assert max(c.end for c in body) < min(c.start for c in captions)  # no body span runs through one
+    figure10 = next(c for c in captions if c.text.startswith("Figure 10:"))
+    assert "Source: SIPRI" in figure10.text and figure10.section.startswith("IV. The Peace Operation")
+    assert {"id", "document", "section", "page", "text"} <= set(figure10.to_record())
+    table2 = next(c for c in captions if c.text.startswith("Table 2:"))
+    assert "SCR 2391 (December 2017)" in table2.text  # the table's cells, with the year the residue rule kept
+    assert not any("SCR 2391" in " > ".join(s) for s in report_document.sections)  # a cell is no heading
+
+
+def test_a_list_that_continues_a_sentence_is_one_quotable_sentence(report_document):
+    chunks = chunk_document(report_document, 160, 280)
+    sentences = [c.text[a:b] for c in chunks if c.kind == "body" for a, b in c.sentences]
+    joined = next(s for s in sentences if "including the:" in s)
+    assert joined.startswith("• Representatives of international") and joined.endswith("( JF-G5S).")
+    assert "- EU Training Mission in Mali (EUTM Mali), and" in joined
+    assert not any(s.startswith("- ") and s.rstrip().endswith((",", "and")) for s in sentences)
+    assert "4. Political primacy" in sentences  # a list of standalone items stays itemised
