@@ -29,7 +29,7 @@ from .clean import clean_document
 from .config import INDEX_FORMAT_VERSION, Settings
 from .embed import load_embedder
 from .errors import AssistantError, IndexCorruptError, IndexMissingError, IndexUnavailableError, NoDocumentsError
-from .ingest import Limits, document_files, file_sha256, read_document
+from .ingest import Limits, describe_error, document_files, file_sha256, read_document
 from .lexical import LexicalIndex, lexical_text
 from .store import INDEX_FILES, LoadedIndex, load_index, read_manifest, recover, write_index
 from .structure import structure_document
@@ -109,9 +109,7 @@ def staleness(settings: Settings) -> str | None:
         manifest = read_manifest(settings.index_dir)
     except IndexMissingError:
         return "no index has been built yet"
-    except IndexCorruptError:
-        return "the index manifest is unreadable"
-    except OSError:
+    except (AssistantError, OSError):
         return "the index manifest is unreadable"
     checks = [
         (manifest.get("format_version") != INDEX_FORMAT_VERSION, "the index format changed"),
@@ -134,12 +132,7 @@ def build_index(settings: Settings, progress: ProgressCallback | None = None) ->
     notify = progress or (lambda _p: None)
     sources = source_checksums(settings.documents_dir)  # before reading: a later edit makes it stale
     documents, skipped = read_documents(settings, notify)
-    structured = []
-    for i, source in enumerate(documents):
-        notify(BuildProgress("cleaning and structuring", i, len(documents)))
-        structured.append(structure_document(clean_document(source), source.path))
-    notify(BuildProgress("cleaning and structuring", len(documents), len(documents)))
-    per_doc = [chunk_document(doc, settings.chunk_target_words, settings.chunk_max_words) for doc in structured]
+    documents, structured, per_doc = prepare_documents(documents, settings, skipped, notify)
     chunks = [c for doc_chunks in per_doc for c in doc_chunks]
     embedder = load_embedder(settings.embedder)
     cache = _open_cache(settings, embedder)
@@ -204,6 +197,33 @@ def read_documents(settings: Settings, notify: ProgressCallback):
         reasons = "; ".join(f"{name}: {why}" for name, why in skipped)
         raise NoDocumentsError(f"No document in {settings.documents_dir} could be read ({reasons}).")
     return documents, skipped
+
+
+def prepare_documents(documents, settings: Settings, skipped: list, notify: ProgressCallback):
+    """Clean, structure and chunk each document. A document whose text trips a later stage is
+    skipped with its name like an unreadable file (appended to `skipped`), not fatal."""
+    kept, structured, per_doc = [], [], []
+    for i, source in enumerate(documents):
+        notify(BuildProgress("cleaning and structuring", i, len(documents)))
+        try:
+            doc = structure_document(clean_document(source), source.path)
+            doc_chunks = chunk_document(doc, settings.chunk_target_words, settings.chunk_max_words)
+        except Exception as error:  # noqa: BLE001 - one odd document must not stop the shelf
+            reason = f"{source.path.name}: its text could not be processed ({describe_error(error)})."
+            log.warning("Skipped %s", reason)
+            skipped.append((source.path.name, reason))
+            continue
+        if not doc_chunks:
+            skipped.append((source.path.name, f"{source.path.name}: no passage of text was found in it."))
+            continue
+        kept.append(source)
+        structured.append(doc)
+        per_doc.append(doc_chunks)
+    notify(BuildProgress("cleaning and structuring", len(documents), len(documents)))
+    if not structured:
+        reasons = "; ".join(f"{name}: {why}" for name, why in skipped)
+        raise NoDocumentsError(f"No document in {settings.documents_dir} could be indexed ({reasons}).")
+    return kept, structured, per_doc
 
 
 def _open_cache(settings: Settings, embedder) -> EmbeddingCache:
@@ -295,9 +315,9 @@ def _recover_quietly(index_dir: Path) -> list[str]:
     opening never waits behind someone else's long build just to tidy up."""
     from .store import leftovers
 
-    if index_dir.exists() and not leftovers(index_dir):
-        return []
     try:
+        if index_dir.exists() and not leftovers(index_dir):
+            return []
         with build_lock(index_dir, wait=not index_dir.exists()):
             return recover(index_dir)
     except BlockingIOError:
@@ -389,7 +409,7 @@ def shelf(settings: Settings, index: LoadedIndex | None = None) -> Shelf:
     else:
         try:
             manifest = read_manifest(settings.index_dir)
-        except (IndexMissingError, IndexCorruptError, OSError):
+        except (AssistantError, OSError):
             return Shelf((), (), None)
     chunk_counts = {}
     if index is not None:

@@ -113,7 +113,13 @@ def read_document(path: Path, limits: Limits = Limits()) -> SourceDocument:
     except MemoryError as error:
         raise DocumentError(f"{path.name}: the file is too large to read in memory.") from error
     except Exception as error:  # noqa: BLE001 - see the docstring
-        raise DocumentError(f"{path.name}: the file cannot be read ({type(error).__name__}: {error}).") from error
+        raise DocumentError(f"{path.name}: the file cannot be read ({describe_error(error)}).") from error
+
+
+def describe_error(error: BaseException, limit: int = 160) -> str:
+    """The error's type and message on one line, cut short (a reader may quote raw bytes)."""
+    text = " ".join(f"{type(error).__name__}: {error}".split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _read_document(path: Path, limits: Limits) -> SourceDocument:
@@ -155,7 +161,7 @@ def read_pdf_pages(path: Path, max_pages: int | None = None) -> tuple[Page, ...]
     except (DocumentError, PermissionError, MemoryError):
         raise
     except Exception as error:  # noqa: BLE001 - pypdf raises many types on damaged files
-        raise DocumentError(f"{path.name}: the PDF cannot be read ({type(error).__name__}: {error}).") from error
+        raise DocumentError(f"{path.name}: the PDF cannot be read ({describe_error(error)}).") from error
     texts = strip_repeated_margins(texts)
     return tuple(Page(page_number(labels, i), text) for i, text in enumerate(texts))
 

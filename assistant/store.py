@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .chunk import Chunk
-from .errors import IndexCorruptError, IndexMissingError
+from .errors import IndexCorruptError, IndexMissingError, IndexUnavailableError
 from .lexical import LexicalIndex
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,9 @@ def write_index(index_dir: Path, manifest: dict, chunks: list[Chunk], chunk_vect
                 out.write(json.dumps(chunk.to_record(), ensure_ascii=False) + "\n")
         dense = faiss.IndexFlatIP(chunk_vectors.shape[1])
         dense.add(chunk_vectors)
-        faiss.write_index(dense, str(staging / "dense.faiss"))
+        # Serialised here and written by Python, so that a full disk raises OSError like every
+        # other write (faiss.write_index reports it as a RuntimeError).
+        (staging / "dense.faiss").write_bytes(faiss.serialize_index(dense).tobytes())
         np.save(staging / "sentence_vectors.npy", sentence_vectors, allow_pickle=False)
         lexical.save(staging / "bm25")
         (staging / "documents").mkdir()
@@ -133,10 +135,13 @@ def read_manifest(index_dir: Path) -> dict:
     """The manifest of an index folder; IndexMissingError when absent, IndexCorruptError when
     it is not a JSON object."""
     path = Path(index_dir) / "manifest.json"
-    if not path.exists():
-        raise IndexMissingError(f"No index in {index_dir}: run `assistant index` to build it.")
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise IndexMissingError(f"No index in {index_dir}: run `assistant index` to build it.") from error
+    except PermissionError as error:
+        raise IndexUnavailableError(f"The index in {index_dir} may not be read by this program "
+                                    f"({error.strerror}): check the permissions of that folder.") from error
     except (OSError, ValueError) as error:
         raise IndexCorruptError(f"The index file {path} is unreadable ({error}): {REBUILD_HINT}.") from error
     if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
