@@ -208,7 +208,10 @@ def load_assistant(settings: Settings, force: bool = False):
     from .service import Assistant
 
     with progress_reporter() as progress:
-        return Assistant.load(settings, progress=progress, force=force)
+        assistant = Assistant.load(settings, progress=progress, force=force)
+    for warning in getattr(assistant, "warnings", ()):  # e.g. the last complete index is served
+        print(f"warning: {warning}", file=sys.stderr)
+    return assistant
 
 
 def document_name(name: str) -> str:
@@ -248,8 +251,8 @@ def cmd_index(args, settings: Settings) -> int:
     print(f"Built the index in {settings.index_dir}: {report.documents} document(s), "
           f"{report.pages} page(s) with a known number, {report.sections} sections, {report.chunks} chunks, "
           f"{report.seconds:.1f} s.")
-    for name, why in report.skipped:
-        print(f"Skipped {name}: {why}", file=sys.stderr)
+    for skipped in read_shelf(settings).skipped:
+        print(f"Skipped {skipped.file}: {skipped.reason}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -9,16 +9,20 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-# Bump when the layout or meaning of the files in index/ changes: an index of another
-# format version is treated as stale and rebuilt.
-INDEX_FORMAT_VERSION = 4
+# Bump it when a change to ingest/clean/structure/chunk/embedding text (or to the layout or
+# meaning of the files in index/) changes what is stored: an index of another format version is
+# stale and rebuilt. Staleness no longer hashes source files, so forgetting to bump it leaves an
+# old index in use; embeddings of unchanged texts come from the cache, so a bump costs seconds.
+# 5: clean quotes and caption chunks (4) together with checksummed index files (4).
+INDEX_FORMAT_VERSION = 5
 
 # How many features the abstention model weighs (answering.abstention.ABSTENTION_FEATURES; a
 # test keeps the two equal, so that this module imports nothing from the answering stage).
 ABSTENTION_FEATURE_COUNT = 8
 
 # Settings whose change alters what is stored in the index (and so makes it stale).
-INDEX_SETTINGS = ("embedder", "chunk_target_words", "chunk_max_words", "embed_section_titles")
+INDEX_SETTINGS = ("embedder", "chunk_target_words", "chunk_max_words", "embed_section_titles",
+                  "max_document_pages", "max_document_chars")
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,8 @@ class Settings:
     chunk_target_words: int = 160
     chunk_max_words: int = 280
     embed_section_titles: bool = True
+    max_document_pages: int = 1000  # a PDF with more pages is skipped with the reason (not indexed)
+    max_document_chars: int = 2_000_000  # a document with more text is skipped (8x the MINUSMA report)
 
     # Retrieval.
     mode: str = "hybrid"  # "hybrid", "dense", "bm25"
@@ -107,6 +113,8 @@ def validated(settings: Settings) -> Settings:
                          f"not {len(settings.abstain_weights)}")
     if settings.span_max_words < 10 or settings.max_answer_sentences < 1:
         raise ValueError("span_max_words must be >= 10 and max_answer_sentences >= 1")
+    if settings.max_document_pages < 1 or settings.max_document_chars < 1:
+        raise ValueError("max_document_pages and max_document_chars must be at least 1")
     if settings.chunk_target_words < 20 or settings.chunk_max_words < settings.chunk_target_words:
         raise ValueError("chunk_target_words must be >= 20 and <= chunk_max_words")
     return settings

@@ -23,3 +23,7 @@ class IndexCorruptError(AssistantError):
 
 class QuestionError(AssistantError):
     """The question cannot be answered as asked (empty, too long, no words)."""
+
+
+class IndexUnavailableError(AssistantError):
+    """No usable index exists and none can be built (read-only folder, full disk, permissions)."""

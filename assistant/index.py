@@ -1,40 +1,43 @@
-"""Build, save, load and check the index folder: plain files (JSON, JSONL, .npy, FAISS), no pickle."""
+"""Build the index, decide when it is stale, and open it whatever state the disk is in.
+
+`open_index` is the one entry point for a program that wants to answer questions: it repairs
+an interrupted rebuild, builds when needed, verifies what it loads, rebuilds a damaged index
+once, and serves the last complete index with a warning when a rebuild cannot be written.
+The files themselves are written, verified and loaded by `store`; embeddings come through
+`cache`, so only texts never embedded before cost model time.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
 import fcntl
-import hashlib
 import json
+import logging
 import os
-import shutil
-import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from . import __version__
+from .cache import EmbeddingCache, cache_dir_for, cached_embed
 from .chunk import Chunk, chunk_document
 from .clean import clean_document
 from .config import INDEX_FORMAT_VERSION, Settings
 from .embed import load_embedder
-from .errors import IndexCorruptError, IndexMissingError
-from .ingest import document_files, file_sha256, read_folder
+from .errors import AssistantError, IndexCorruptError, IndexMissingError, IndexUnavailableError, NoDocumentsError
+from .ingest import Limits, describe_error, document_files, file_sha256, read_document
 from .lexical import LexicalIndex, lexical_text
+from .store import INDEX_FILES, LoadedIndex, load_index, read_manifest, recover, write_index
 from .structure import structure_document
 
-INDEX_FILES = ("manifest.json", "chunks.jsonl", "dense.faiss", "sentence_vectors.npy", "bm25", "documents")
-# Source files whose logic shapes the index: a change to any of them makes the index stale.
-PIPELINE_MODULES = ("ingest.py", "clean.py", "structure.py", "chunk.py", "text.py", "embed.py", "lexical.py", "index.py")
-INDEX_README = """# index/
-
-Built by `assistant index` from every document in `documents/`; never committed.
-`manifest.json` says how and from what it was built; `chunks.jsonl` holds one chunk per line.
-"""
+__all__ = ["BuildProgress", "BuildReport", "LoadedIndex", "OpenedIndex", "ProgressCallback", "Shelf",
+           "ShelfDocument", "SkippedFile", "build_index", "build_lock", "ensure_index", "load_index",
+           "open_index", "shelf", "staleness", "INDEX_FILES"]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -56,65 +59,61 @@ class BuildReport:
     chunks: int
     seconds: float
     skipped: tuple[tuple[str, str], ...] = ()
+    embedded: int = 0  # texts sent to the model; the others came from the embedding cache
 
 
-@dataclass
-class LoadedIndex:
-    """An index in memory: chunks, dense vectors (FAISS), BM25, sentence vectors."""
+@dataclass(frozen=True)
+class OpenedIndex:
+    """An index ready to answer from, and what the user should know about it."""
 
-    manifest: dict
-    chunks: list[Chunk]
-    dense: object  # faiss.Index
-    lexical: LexicalIndex
-    sentence_vectors: np.ndarray
-    sentence_offsets: np.ndarray  # row of each chunk's first sentence in sentence_vectors
-    documents: dict[str, str] = field(default_factory=dict)  # doc_id -> cleaned text
-    outlines: dict[str, dict] = field(default_factory=dict)
+    index: LoadedIndex
+    warnings: tuple[str, ...] = ()
+    built: BuildReport | None = None  # set when this call built the index
 
 
 ProgressCallback = Callable[[BuildProgress], None]
 
 
-def _hash_pipeline_sources() -> str:
-    digest = hashlib.sha256()
-    here = Path(__file__).parent
-    for name in PIPELINE_MODULES:
-        digest.update((here / name).read_bytes())
-    return digest.hexdigest()[:16]
+# --- staleness -------------------------------------------------------------------------------
+
+_CHECKSUMS: dict[tuple, str] = {}  # (path, size, mtime, inode) -> sha256: unchanged files are not re-read
 
 
-# Taken when this module is imported (after the stages it imports), so that it describes the
-# code this process runs even if the files change on disk while it runs.
-_PIPELINE_HASH = _hash_pipeline_sources()
-
-
-def pipeline_hash() -> str:
-    """Checksum of the code that shapes the index."""
-    return _PIPELINE_HASH
+def _checksum(path: Path) -> str:
+    """The file's sha256, or 'unreadable (...)': a file we may not read must not stop the check
+    (the build skips it with the same reason, so the index stays fresh until it changes)."""
+    try:
+        stat = path.stat()
+        key = (str(path), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+        if key not in _CHECKSUMS:
+            _CHECKSUMS[key] = file_sha256(path)
+        return _CHECKSUMS[key]
+    except OSError as error:
+        return f"unreadable ({error.strerror or type(error).__name__})"
 
 
 def source_checksums(documents_dir: Path) -> dict[str, str]:
-    """Checksums of every document and outline file that the index is built from."""
-    files = document_files(documents_dir) if documents_dir.is_dir() else []
-    outlines = sorted(documents_dir.glob("*.outline.json")) if documents_dir.is_dir() else []
-    return {p.name: file_sha256(p) for p in files + outlines}
+    """Checksums of every document and every profile or outline file the index is built from."""
+    try:
+        files = document_files(documents_dir)
+    except NoDocumentsError:
+        return {}
+    extras = [p for pattern in ("*.outline.json", "*.profile.json") for p in Path(documents_dir).glob(pattern)]
+    return {p.name: _checksum(p) for p in sorted(files + extras)}
 
 
 def staleness(settings: Settings) -> str | None:
-    """Why the index must be (re)built, or None when it is fresh."""
-    manifest_path = settings.index_dir / "manifest.json"
-    if not manifest_path.exists():
-        return "no index has been built yet"
+    """Why the index must be (re)built, or None when it is fresh. Cheap, and never raises: it
+    reads the manifest and checksums the documents (unchanged files are remembered)."""
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        manifest = read_manifest(settings.index_dir)
+    except IndexMissingError:
+        return "no index has been built yet"
+    except (AssistantError, OSError):
         return "the index manifest is unreadable"
-    missing = [name for name in INDEX_FILES if not (settings.index_dir / name).exists()]
     checks = [
-        (missing, f"index files are missing: {', '.join(missing)}"),
         (manifest.get("format_version") != INDEX_FORMAT_VERSION, "the index format changed"),
         (manifest.get("settings") != _jsonable(settings.index_fingerprint()), "index settings changed"),
-        (manifest.get("pipeline") != pipeline_hash(), "the indexing code changed"),
         (manifest.get("sources") != source_checksums(settings.documents_dir), "the documents changed"),
     ]
     return next((why for failed, why in checks if failed), None)
@@ -124,30 +123,35 @@ def _jsonable(value):
     return json.loads(json.dumps(value, default=str))
 
 
+# --- building --------------------------------------------------------------------------------
+
 def build_index(settings: Settings, progress: ProgressCallback | None = None) -> BuildReport:
-    """Build the index into a temporary folder and swap it in only when complete."""
+    """Build the index into a temporary folder and swap it in only when complete. Vectors of
+    texts embedded before (by any earlier build) come from the embedding cache."""
     began = time.perf_counter()
     notify = progress or (lambda _p: None)
-    notify(BuildProgress("reading documents", 0, 1))
-    report = read_folder(settings.documents_dir)
-    structured = []
-    for i, source in enumerate(report.documents):
-        notify(BuildProgress("cleaning and structuring", i, len(report.documents)))
-        structured.append(structure_document(clean_document(source), source.path))
-    chunks = [c for doc in structured for c in chunk_document(doc, settings.chunk_target_words, settings.chunk_max_words)]
+    sources = source_checksums(settings.documents_dir)  # before reading: a later edit makes it stale
+    documents, skipped = read_documents(settings, notify)
+    documents, structured, per_doc = prepare_documents(documents, settings, skipped, notify)
+    chunks = [c for doc_chunks in per_doc for c in doc_chunks]
     embedder = load_embedder(settings.embedder)
-    chunk_vectors = _embed(embedder.passages, [embedding_text(c, settings.embed_section_titles) for c in chunks],
-                           "embedding chunks", notify)
+    cache = _open_cache(settings, embedder)
+    before = len(cache)
+    chunk_vectors = cached_embed(cache, embedder.passages,
+                                 [embedding_text(c, settings.embed_section_titles) for c in chunks],
+                                 lambda done, total: notify(BuildProgress("embedding chunks", done, total)))
     sentences = [c.text[a:b] for c in chunks for a, b in c.sentences]
-    headings = np.array([c.opens_with_heading and k == 0 for c in chunks for k in range(len(c.sentences))])
-    sentence_vectors = _embed(embedder.passages, sentences, "embedding sentences", notify)
+    headings = np.array([c.opens_with_heading and k == 0 for c in chunks for k in range(len(c.sentences))], dtype=bool)
+    sentence_vectors = cached_embed(cache, embedder.passages, sentences,
+                                    lambda done, total: notify(BuildProgress("embedding sentences", done, total)))
     # A heading is not evidence: a zero vector keeps it out of the best-sentence ranking.
-    sentence_vectors[headings] = 0.0
+    if len(headings):
+        sentence_vectors[headings] = 0.0
+    notify(BuildProgress("writing index", 0, 1))
     aliases = {k: v for doc in structured for k, v in doc.aliases.items()}
     lexical = LexicalIndex.build([lexical_text(c, aliases) for c in chunks])
-    pages = sum(len(s.pages) if s.kind == "pdf" else len({p.page for p in d.paragraphs if p.page}) or 1
-                for s, d in zip(report.documents, structured))
-    sections = sum(len(d.sections) for d in structured)
+    pages = [len(s.pages) if s.kind == "pdf" else len({p.page for p in d.paragraphs if p.page}) or 1
+             for s, d in zip(documents, structured)]
     manifest = {
         "format_version": INDEX_FORMAT_VERSION,
         "package_version": __version__,
@@ -155,19 +159,78 @@ def build_index(settings: Settings, progress: ProgressCallback | None = None) ->
         "model": {"name": embedder.name, "key": settings.embedder, "dimension": embedder.dim},
         "embedded_as": "section path (last two parts), a newline, then the chunk text" if settings.embed_section_titles else "chunk text",
         "settings": _jsonable(settings.index_fingerprint()),
-        "pipeline": pipeline_hash(),
-        "sources": source_checksums(settings.documents_dir),
-        "documents": [{"id": d.doc_id, "title": d.title, "citation": d.citation,
-                       "sections": len(d.sections), "summary_chapters": list(d.summary_chapters)} for d in structured],
-        "counts": {"documents": len(structured), "pages_known": pages, "sections": sections,
+        "sources": sources,
+        "documents": [{"id": d.doc_id, "title": d.title, "citation": d.citation, "file": s.path.name,
+                       "pages": n_pages, "chunks": len(doc_chunks), "characters": len(d.text),
+                       "sections": len(d.sections), "summary_chapters": list(d.summary_chapters)}
+                      for s, d, n_pages, doc_chunks in zip(documents, structured, pages, per_doc)],
+        "counts": {"documents": len(structured), "pages_known": sum(pages),
+                   "sections": sum(len(d.sections) for d in structured),
                    "chunks": len(chunks), "body_chunks": sum(c.kind == "body" for c in chunks),
                    "sentences": len(sentences)},
-        "skipped": [{"file": name, "reason": why} for name, why in report.skipped],
+        "skipped": [{"file": name, "reason": why} for name, why in skipped],
     }
-    notify(BuildProgress("writing index", 0, 1))
-    _write_atomically(settings.index_dir, manifest, chunks, chunk_vectors, sentence_vectors, lexical, structured)
+    write_index(settings.index_dir, manifest, chunks, chunk_vectors, sentence_vectors, lexical,
+                {d.doc_id: d.text for d in structured})
+    notify(BuildProgress("writing index", 1, 1))
     notify(BuildProgress("done", 1, 1))
-    return BuildReport(len(structured), pages, sections, len(chunks), time.perf_counter() - began, report.skipped)
+    return BuildReport(len(structured), sum(pages), manifest["counts"]["sections"], len(chunks),
+                       time.perf_counter() - began, tuple(skipped), len(cache) - before)
+
+
+def read_documents(settings: Settings, notify: ProgressCallback):
+    """Every readable document of the shelf, and (file, reason) for each one skipped."""
+    files = document_files(settings.documents_dir)
+    if not files:
+        raise NoDocumentsError(f"No .pdf, .txt or .md file in {settings.documents_dir}: put the report there (see README).")
+    limits = Limits(settings.max_document_pages, settings.max_document_chars)
+    documents, skipped = [], []
+    for i, path in enumerate(files):
+        notify(BuildProgress("reading documents", i, len(files)))
+        try:
+            documents.append(read_document(path, limits))
+        except AssistantError as error:  # read_document turns any failure into a DocumentError
+            log.warning("Skipped %s", error)
+            skipped.append((path.name, str(error)))
+    notify(BuildProgress("reading documents", len(files), len(files)))
+    if not documents:
+        reasons = "; ".join(f"{name}: {why}" for name, why in skipped)
+        raise NoDocumentsError(f"No document in {settings.documents_dir} could be read ({reasons}).")
+    return documents, skipped
+
+
+def prepare_documents(documents, settings: Settings, skipped: list, notify: ProgressCallback):
+    """Clean, structure and chunk each document. A document whose text trips a later stage is
+    skipped with its name like an unreadable file (appended to `skipped`), not fatal."""
+    kept, structured, per_doc = [], [], []
+    for i, source in enumerate(documents):
+        notify(BuildProgress("cleaning and structuring", i, len(documents)))
+        try:
+            doc = structure_document(clean_document(source), source.path)
+            doc_chunks = chunk_document(doc, settings.chunk_target_words, settings.chunk_max_words)
+        except Exception as error:  # noqa: BLE001 - one odd document must not stop the shelf
+            reason = f"{source.path.name}: its text could not be processed ({describe_error(error)})."
+            log.warning("Skipped %s", reason)
+            skipped.append((source.path.name, reason))
+            continue
+        if not doc_chunks:
+            skipped.append((source.path.name, f"{source.path.name}: no passage of text was found in it."))
+            continue
+        kept.append(source)
+        structured.append(doc)
+        per_doc.append(doc_chunks)
+    notify(BuildProgress("cleaning and structuring", len(documents), len(documents)))
+    if not structured:
+        reasons = "; ".join(f"{name}: {why}" for name, why in skipped)
+        raise NoDocumentsError(f"No document in {settings.documents_dir} could be indexed ({reasons}).")
+    return kept, structured, per_doc
+
+
+def _open_cache(settings: Settings, embedder) -> EmbeddingCache:
+    cache = EmbeddingCache(cache_dir_for(settings.index_dir, settings.embedder), embedder.name, embedder.dim)
+    for problem in cache.ignored:
+        log.warning("Embedding cache: ignored a damaged segment (%s); its texts are embedded again.", problem)
+    return cache
 
 
 def embedding_text(chunk: Chunk, with_section_titles: bool = True) -> str:
@@ -179,105 +242,181 @@ def embedding_text(chunk: Chunk, with_section_titles: bool = True) -> str:
     return f"{' > '.join(chunk.section.split(' > ')[-2:])}\n{chunk.text_after_heading()}"
 
 
-def _embed(encode, texts: list[str], stage: str, notify: ProgressCallback, batch: int = 32) -> np.ndarray:
-    rows = []
-    for start in range(0, len(texts), batch):
-        notify(BuildProgress(stage, start, len(texts)))
-        rows.append(encode(texts[start:start + batch]))
-    notify(BuildProgress(stage, len(texts), len(texts)))
-    return np.vstack(rows).astype(np.float32) if rows else np.zeros((0, 1), np.float32)
-
-
-def _write_atomically(index_dir: Path, manifest, chunks, chunk_vectors, sentence_vectors, lexical, structured) -> None:
-    """Write every file into a fresh folder beside index/, then swap folders. A failure at
-    any point leaves the previous index untouched."""
-    import faiss
-
+@contextlib.contextmanager
+def build_lock(index_dir: Path, wait: bool = True):
+    """One build at a time per index folder (the app and the CLI may start together): an
+    exclusive lock on a file beside the folder, released when the holder exits or dies.
+    With wait=False, raise BlockingIOError at once when another process holds it."""
     index_dir = Path(index_dir)
     index_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".index-build-", dir=index_dir.parent))
-    try:
-        with open(staging / "chunks.jsonl", "w", encoding="utf-8") as out:
-            for chunk in chunks:
-                out.write(json.dumps(chunk.to_record(), ensure_ascii=False) + "\n")
-        dense = faiss.IndexFlatIP(chunk_vectors.shape[1])
-        dense.add(chunk_vectors)
-        faiss.write_index(dense, str(staging / "dense.faiss"))
-        np.save(staging / "sentence_vectors.npy", sentence_vectors, allow_pickle=False)
-        lexical.save(staging / "bm25")
-        (staging / "documents").mkdir()
-        for doc in structured:
-            (staging / "documents" / f"{doc.doc_id}.txt").write_text(doc.text, encoding="utf-8")
-        (staging / "README.md").write_text(INDEX_README, encoding="utf-8")
-        # The manifest goes last: its presence marks a complete index.
-        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
-        _swap(staging, index_dir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def _swap(staging: Path, index_dir: Path) -> None:
-    """Retire the old folder, move the new one in; put the old one back if that fails."""
-    retired = index_dir.with_name(f".index-old-{os.getpid()}")
-    if index_dir.exists():
-        os.replace(index_dir, retired)
-    try:
-        os.replace(staging, index_dir)
-    except OSError:
-        if retired.exists():
-            os.replace(retired, index_dir)
-        raise
-    shutil.rmtree(retired, ignore_errors=True)
-
-
-def load_index(index_dir: Path) -> LoadedIndex:
-    """Load an index folder; raise IndexMissingError or IndexCorruptError naming the problem."""
-    import faiss
-
-    index_dir = Path(index_dir)
-    if not (index_dir / "manifest.json").exists():
-        raise IndexMissingError(f"No index in {index_dir}: run `assistant index` to build it.")
-    for name in INDEX_FILES:
-        if not (index_dir / name).exists():
-            raise IndexCorruptError(f"The index file {index_dir / name} is missing: run `assistant index --force`.")
-    try:
-        manifest = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
-        chunks = [Chunk.from_record(json.loads(line)) for line in
-                  (index_dir / "chunks.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
-        dense = faiss.read_index(str(index_dir / "dense.faiss"))
-        sentence_vectors = np.load(index_dir / "sentence_vectors.npy", allow_pickle=False)
-        lexical = LexicalIndex.load(index_dir / "bm25")
-        documents = {p.stem: p.read_text(encoding="utf-8") for p in sorted((index_dir / "documents").glob("*.txt"))}
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
-        raise IndexCorruptError(f"The index in {index_dir} is unreadable ({error}): run `assistant index --force`.") from error
-    counts = [len(c.sentences) for c in chunks]
-    if dense.ntotal != len(chunks) or sentence_vectors.shape[0] != sum(counts):
-        raise IndexCorruptError(f"The index in {index_dir} is inconsistent (vector and chunk counts differ): "
-                                "run `assistant index --force`.")
-    offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64) if counts else np.zeros(0, np.int64)
-    return LoadedIndex(manifest, chunks, dense, lexical, sentence_vectors, offsets, documents)
+    with open(index_dir.with_name(f".{index_dir.name}.lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def ensure_index(settings: Settings, progress: ProgressCallback | None = None, force: bool = False) -> BuildReport | None:
-    """Build the index when it is missing, stale or `force` is set; return the report, else None."""
-    if not force and not staleness(settings):
+    """Build the index when it is missing, stale or `force` is set; return the report, else None.
+    Under the lock it first repairs an interrupted rebuild and removes dead builds' folders."""
+    if not force and not staleness(settings) and not _has_leftovers(settings.index_dir):
         return None
     with build_lock(settings.index_dir):
+        recover(settings.index_dir)
         # Another process may have built it while this one waited for the lock.
         if force or staleness(settings):
             return build_index(settings, progress)
     return None
 
 
-@contextlib.contextmanager
-def build_lock(index_dir: Path):
-    """One build at a time per index folder (the app and the CLI may start together): an
-    exclusive lock on a file beside the folder, released when the holder exits or dies."""
-    index_dir = Path(index_dir)
-    index_dir.parent.mkdir(parents=True, exist_ok=True)
-    with open(index_dir.with_name(f".{index_dir.name}.lock"), "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+def _has_leftovers(index_dir: Path) -> bool:
+    from .store import leftovers
+
+    return bool(leftovers(index_dir))
+
+
+# --- opening, whatever the state of the disk -------------------------------------------------
+
+# Rebuilds that could not be written, by (index folder, why it was stale): the next open in this
+# process serves the last index at once instead of building for minutes to fail again.
+_FAILED_BUILDS: dict[tuple[str, str], str] = {}
+
+
+def open_index(settings: Settings, progress: ProgressCallback | None = None, force: bool = False) -> OpenedIndex:
+    """The index to answer from, built, repaired or verified as needed (see the module doc).
+    Raises IndexUnavailableError when there is no usable index and none can be written,
+    NoDocumentsError when there is nothing to build from, IndexCorruptError when a damaged
+    index cannot be rebuilt."""
+    index_dir = Path(settings.index_dir)
+    warnings = _recover_quietly(index_dir)
+    why = "a rebuild was asked for" if force else staleness(settings)
+    built, failure = _try_build(settings, progress, force, why) if why else (None, None)
+    try:
+        index = load_index(index_dir)
+    except IndexMissingError as error:
+        if failure:
+            raise IndexUnavailableError(f"There is no index in {index_dir} and none can be built: {failure} "
+                                        "Make that folder writable (or free disk space), or use another "
+                                        "--index-dir.") from error
+        raise
+    except IndexCorruptError as error:
+        index, note, built = _rebuild_damaged(settings, progress, error, failure)
+        warnings.append(note)
+    if failure:
+        warnings.append(f"{failure} Answers come from the last complete index "
+                        f"(built {index.manifest.get('built_at')}).")
+    return OpenedIndex(index, tuple(warnings), built)
+
+
+def _recover_quietly(index_dir: Path) -> list[str]:
+    """Repair an interrupted swap and clear dead builds' folders. When index/ is missing this
+    waits for a running build (it may be mid-swap); else it only tries the lock, so that
+    opening never waits behind someone else's long build just to tidy up."""
+    from .store import leftovers
+
+    try:
+        if index_dir.exists() and not leftovers(index_dir):
+            return []
+        with build_lock(index_dir, wait=not index_dir.exists()):
+            return recover(index_dir)
+    except BlockingIOError:
+        return []
+    except OSError as error:  # a read-only place: nothing can be tidied, the load decides
+        log.warning("Could not check %s for interrupted builds (%s).", index_dir, error)
+        return []
+
+
+def _try_build(settings: Settings, progress, force: bool, why: str) -> tuple[BuildReport | None, str | None]:
+    """Build; when the result cannot be written, say why (once per staleness reason per process)."""
+    key = (str(Path(settings.index_dir).resolve()), why)
+    if key in _FAILED_BUILDS:
+        return None, _FAILED_BUILDS[key]
+    try:
+        return ensure_index(settings, progress, force), None
+    except OSError as error:
+        message = (f"The index needs rebuilding ({why}) but it cannot be written in "
+                   f"{settings.index_dir.parent}: {_describe(error)}.")
+        log.warning("%s", message)
+        _FAILED_BUILDS[key] = message
+        return None, message
+
+
+def _describe(error: OSError) -> str:
+    import errno
+
+    plain = {errno.EROFS: "the file system is read-only", errno.ENOSPC: "the disk is full",
+             errno.EDQUOT: "the disk quota is exceeded", errno.EACCES: "permission denied",
+             errno.EPERM: "permission denied", errno.EFBIG: "a file would be too large"}
+    what = plain.get(error.errno, error.strerror or str(error) or type(error).__name__)
+    where = f" ({error.filename})" if error.filename else ""
+    return f"{what}{where}"
+
+
+def _rebuild_damaged(settings: Settings, progress, error: IndexCorruptError, failure: str | None):
+    """Rebuild a damaged index once (cheap: embeddings come from the cache) and load it."""
+    if failure:
+        raise IndexCorruptError(f"{error} It cannot be rebuilt here: {failure}") from error
+    log.warning("%s Rebuilding it.", error)
+    try:
+        built = ensure_index(settings, progress, force=True)
+    except OSError as write_error:
+        raise IndexCorruptError(f"{error} It cannot be rebuilt here: {_describe(write_error)}. Make "
+                                f"{settings.index_dir.parent} writable, or use another --index-dir.") from write_error
+    index = load_index(settings.index_dir)
+    return index, f"The index was damaged and has been rebuilt ({_first_sentence(str(error))}).", built
+
+
+def _first_sentence(text: str) -> str:
+    return text.split(": run")[0]
+
+
+# --- the shelf -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ShelfDocument:
+    """One indexed document, for the document list."""
+
+    name: str  # the document id: its file name without the extension
+    title: str
+    file: str
+    pages: int
+    chunks: int
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file of documents/ that is not indexed, and why."""
+
+    file: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Shelf:
+    """What the index holds and what it left out."""
+
+    documents: tuple[ShelfDocument, ...]
+    skipped: tuple[SkippedFile, ...]
+    built_at: str | None
+
+
+def shelf(settings: Settings, index: LoadedIndex | None = None) -> Shelf:
+    """The documents of the index (the one given, else the one on disk, unverified) and the
+    files it skipped; an empty shelf when there is no readable index."""
+    if index is not None:
+        manifest = index.manifest
+    else:
         try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            manifest = read_manifest(settings.index_dir)
+        except (AssistantError, OSError):
+            return Shelf((), (), None)
+    chunk_counts = {}
+    if index is not None:
+        for chunk in index.chunks:
+            chunk_counts[chunk.document] = chunk_counts.get(chunk.document, 0) + 1
+    documents = tuple(ShelfDocument(d.get("id", ""), d.get("title") or d.get("id", ""), d.get("file", ""),
+                                    int(d.get("pages") or 0), int(d.get("chunks", chunk_counts.get(d.get("id"), 0))))
+                      for d in manifest.get("documents", []))
+    skipped = tuple(SkippedFile(s.get("file", ""), s.get("reason", "")) for s in manifest.get("skipped", []))
+    return Shelf(documents, skipped, manifest.get("built_at"))

@@ -41,20 +41,43 @@ class IngestReport:
     skipped: tuple[tuple[str, str], ...]  # (file name, reason)
 
 
+@dataclass(frozen=True)
+class Limits:
+    """How large one document may be; a larger one is skipped with the reason (None: no limit)."""
+
+    max_pages: int | None = None
+    max_chars: int | None = None
+
+
 def document_files(folder: str | Path) -> list[Path]:
     """The supported files of a folder, sorted by name."""
     folder = Path(folder)
     if not folder.is_dir():
         raise NoDocumentsError(f"The documents folder {folder} does not exist.")
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
+    try:
+        entries = list(folder.iterdir())
+    except OSError as error:
+        raise NoDocumentsError(f"The documents folder {folder} cannot be listed ({error.strerror or error}).") from error
+    return sorted(p for p in entries if p.suffix.lower() in SUPPORTED_SUFFIXES and _is_file(p))
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # an entry that cannot even be inspected is not a document we can read
+        return False
 
 
 def file_sha256(path: Path) -> str:
     """Checksum of a file's bytes, for staleness checks."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
-def read_folder(folder: str | Path) -> IngestReport:
+def read_folder(folder: str | Path, limits: Limits = Limits()) -> IngestReport:
     """Read every supported document; a bad one is skipped with its reason, not fatal."""
     files = document_files(folder)
     if not files:
@@ -64,7 +87,7 @@ def read_folder(folder: str | Path) -> IngestReport:
     documents, skipped = [], []
     for path in files:
         try:
-            documents.append(read_document(path))
+            documents.append(read_document(path, limits))
         except DocumentError as error:
             log.warning("%s", error)
             skipped.append((path.name, str(error)))
@@ -74,12 +97,40 @@ def read_folder(folder: str | Path) -> IngestReport:
     return IngestReport(tuple(documents), tuple(skipped))
 
 
-def read_document(path: Path) -> SourceDocument:
-    """Read one file into pages; raise DocumentError naming the file when it cannot be used."""
+def read_document(path: Path, limits: Limits = Limits()) -> SourceDocument:
+    """Read one file into pages; raise DocumentError naming the file when it cannot be used.
+
+    Any failure while reading becomes a DocumentError: readers raise far more than their
+    documented errors on damaged files (pypdf: NotImplementedError for an unknown filter,
+    LimitReachedError, RecursionError...), and one bad file must never stop the shelf."""
+    try:
+        return _read_document(path, limits)
+    except DocumentError:
+        raise
+    except PermissionError as error:
+        raise DocumentError(f"{path.name}: the file may not be read by this program ({error.strerror}); "
+                            "check its permissions.") from error
+    except MemoryError as error:
+        raise DocumentError(f"{path.name}: the file is too large to read in memory.") from error
+    except Exception as error:  # noqa: BLE001 - see the docstring
+        raise DocumentError(f"{path.name}: the file cannot be read ({describe_error(error)}).") from error
+
+
+def describe_error(error: BaseException, limit: int = 160) -> str:
+    """The error's type and message on one line, cut short (a reader may quote raw bytes)."""
+    text = " ".join(f"{type(error).__name__}: {error}".split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _read_document(path: Path, limits: Limits) -> SourceDocument:
     kind = "pdf" if path.suffix.lower() == ".pdf" else "text"
-    pages = read_pdf_pages(path) if kind == "pdf" else (Page(None, read_text_file(path)),)
+    pages = read_pdf_pages(path, limits.max_pages) if kind == "pdf" else (Page(None, read_text_file(path)),)
     if not any(page.text.strip() for page in pages):
         raise DocumentError(f"{path.name}: the document contains no text.")
+    chars = sum(len(page.text) for page in pages)
+    if limits.max_chars is not None and chars > limits.max_chars:
+        raise DocumentError(f"{path.name}: the document has {chars:,} characters of text; the limit is "
+                            f"{limits.max_chars:,} (Settings.max_document_chars). Split it into smaller files.")
     return SourceDocument(path.stem, path, kind, file_sha256(path), pages)
 
 
@@ -93,21 +144,24 @@ def read_text_file(path: Path) -> str:
         ) from error
 
 
-def read_pdf_pages(path: Path) -> tuple[Page, ...]:
+def read_pdf_pages(path: Path, max_pages: int | None = None) -> tuple[Page, ...]:
     """Extract each page's text with pypdf, numbered by its printed page label when it has one."""
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
     try:
         reader = PdfReader(path)
         if reader.is_encrypted and not _try_empty_password(reader):
             raise DocumentError(f"{path.name}: the PDF is encrypted; save an unprotected copy.")
+        count = len(reader.pages)
+        if max_pages is not None and count > max_pages:
+            raise DocumentError(f"{path.name}: the PDF has {count:,} pages; the limit is {max_pages:,} "
+                                "(Settings.max_document_pages). Split it into smaller files.")
         texts = [page.extract_text() or "" for page in reader.pages]
         labels = list(reader.page_labels)
-    except DocumentError:
+    except (DocumentError, PermissionError, MemoryError):
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as error:
-        raise DocumentError(f"{path.name}: the PDF cannot be read ({error}).") from error
+    except Exception as error:  # noqa: BLE001 - pypdf raises many types on damaged files
+        raise DocumentError(f"{path.name}: the PDF cannot be read ({describe_error(error)}).") from error
     texts = strip_repeated_margins(texts)
     return tuple(Page(page_number(labels, i), text) for i, text in enumerate(texts))
 

@@ -80,8 +80,9 @@ def test_missing_and_corrupt_index_are_named(small_settings):
     (small_settings.index_dir / "dense.faiss").write_bytes(b"garbage")
     with pytest.raises(IndexCorruptError, match="--force"):
         load_index(small_settings.index_dir)
+    build_index(small_settings)
     (small_settings.index_dir / "sentence_vectors.npy").unlink()
-    with pytest.raises(IndexCorruptError, match="sentence_vectors.npy"):
+    with pytest.raises(IndexCorruptError, match="sentence_vectors.npy is missing"):
         load_index(small_settings.index_dir)
 
 
