@@ -153,9 +153,10 @@ def _pack(units: list[_Unit], target_words: int, max_words: int) -> list[list[_U
 
 def _heading_start(doc: StructuredDocument, first: Paragraph) -> int | None:
     """Where the sub-heading printed just above a section's first paragraph begins, so the
-    section's first chunk opens with the heading the reader saw ("b) Focus on the Centre").
-    Chapter titles are left out: some are supplied by the outline, not printed in the text."""
-    if len(first.section) < 2:
+    section's first chunk opens with the heading the reader saw ("b) Focus on the Centre",
+    "V. Protection and Stabilisation"). A title the text does not print (supplied by the
+    outline) is not found there and is left out."""
+    if not first.section:
         return None
     heading = first.section[-1]
     start = first.start - 2 - len(heading)
@@ -169,8 +170,14 @@ def _make_chunk(doc: StructuredDocument, units: list[_Unit], kind: str, heading_
     section = section_label(first.section)
     digest = hashlib.sha1(f"{doc.doc_id}|{section}|{text}".encode()).hexdigest()[:12]
     summary = first.section[0] in doc.summary_chapters
+    spans = quotable_spans(text)
+    if heading_start is not None:
+        # The heading is one line, whatever its punctuation ('VI. People-Centred Approach').
+        heading_end = len(first.section[-1])
+        body = text.index("\n\n", heading_end)
+        spans = [(0, heading_end)] + [(a, b) for a, b in spans if a >= body]
     return Chunk(f"{doc.doc_id}:{digest}", doc.doc_id, section, first.ordinal, first.page,
-                 start, end, text, kind, summary, tuple(quotable_spans(text)) or ((0, len(text)),))
+                 start, end, text, kind, summary, tuple(spans) or ((0, len(text)),))
 
 
 def quotable_spans(text: str) -> list[tuple[int, int]]:

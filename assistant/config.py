@@ -14,7 +14,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # stale and rebuilt. Staleness no longer hashes source files, so forgetting to bump it leaves an
 # old index in use; embeddings of unchanged texts come from the cache, so a bump costs seconds.
 # 5: clean quotes and caption chunks (4) together with checksummed index files (4).
-INDEX_FORMAT_VERSION = 5
+# 6: a chapter's first chunk opens with its printed title, as sub-sections' do, and a heading is
+#    always one sentence.
+INDEX_FORMAT_VERSION = 6
 
 # How many features the abstention model weighs (answering.abstention.ABSTENTION_FEATURES; a
 # test keeps the two equal, so that this module imports nothing from the answering stage).
