@@ -128,40 +128,6 @@ def progress_reporter():
 
 
 # --- The index and the shelf ------------------------------------------------------------------
-# ShelfDocument, SkippedFile, Shelf and read_shelf have the shape of index.shelf() in the
-# rebuilt index layer; when it lands, read_shelf becomes `return shelf(settings)`.
-
-
-@dataclass(frozen=True)
-class ShelfDocument:
-    """One document in the index."""
-
-    name: str  # the file name without its suffix
-    title: str
-    file: str
-    pages: int  # 0 when unknown (a text file)
-    chunks: int
-
-
-@dataclass(frozen=True)
-class SkippedFile:
-    """A file of documents/ that is not indexed, and why."""
-
-    file: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class Shelf:
-    """What the index holds, and the files of documents/ that could not be read."""
-
-    documents: tuple[ShelfDocument, ...]
-    skipped: tuple[SkippedFile, ...]
-    built_at: str | None = None
-
-
-def shelf_names(shelf: Shelf) -> tuple[str, ...]:
-    return tuple(d.name for d in shelf.documents)
 
 
 def build_index(settings: Settings, progress=None, force: bool = False):
@@ -171,36 +137,15 @@ def build_index(settings: Settings, progress=None, force: bool = False):
     return ensure_index(settings, progress, force=force)
 
 
-def read_shelf(settings: Settings) -> Shelf:
-    """The shelf as the built index describes it: its manifest and chunks."""
-    index_dir = Path(settings.index_dir)
-    try:
-        manifest = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
-        chunks = [json.loads(line) for line in (index_dir / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
-                  if line.strip()]
-    except (OSError, ValueError) as error:
-        raise CommandError(f"The index in {index_dir} cannot be read ({error}): run `assistant index --force`.") from error
-    counts: dict[str, int] = {}
-    for chunk in chunks:
-        counts[chunk["document"]] = counts.get(chunk["document"], 0) + 1
-    files = {Path(name).stem: name for name in manifest.get("sources", {}) if Path(name).suffix.lower() in SUFFIXES}
-    documents = tuple(ShelfDocument(d["id"], d.get("title") or d["id"], files.get(d["id"], ""),
-                                    _page_count(Path(settings.documents_dir) / files.get(d["id"], "")),
-                                    counts.get(d["id"], 0)) for d in manifest.get("documents", []))
-    skipped = tuple(SkippedFile(s["file"], s["reason"]) for s in manifest.get("skipped", []))
-    return Shelf(documents, skipped, manifest.get("built_at"))
+def read_shelf(settings: Settings):
+    """The documents in the index (name, title, file, pages, chunks) and the files skipped."""
+    from .index import shelf
+
+    return shelf(settings)
 
 
-def _page_count(path: Path) -> int:
-    """A PDF's number of pages (this manifest does not record it); 0 for a text file."""
-    if path.suffix.lower() != ".pdf":
-        return 0
-    try:
-        from pypdf import PdfReader
-
-        return len(PdfReader(path).pages)
-    except Exception:  # the listing must not fail on a file the build already read or skipped
-        return 0
+def shelf_names(shelf) -> tuple[str, ...]:
+    return tuple(d.name for d in shelf.documents)
 
 
 def load_assistant(settings: Settings, force: bool = False):
@@ -220,7 +165,7 @@ def document_name(name: str) -> str:
     return path.stem if path.suffix.lower() in SUFFIXES else path.name
 
 
-def checked_documents(names, shelf: Shelf) -> tuple[str, ...]:
+def checked_documents(names, shelf) -> tuple[str, ...]:
     """Names for a document filter, each one on the shelf; else a message listing the shelf."""
     names = tuple(dict.fromkeys(document_name(n) for n in names))
     unknown = [n for n in names if n not in shelf_names(shelf)]
@@ -230,13 +175,14 @@ def checked_documents(names, shelf: Shelf) -> tuple[str, ...]:
     return names
 
 
-def ready(settings: Settings, documents=()) -> Settings:
-    """Build the index if needed and check a document filter against it, before the model loads."""
-    with progress_reporter() as progress:
-        build_index(settings, progress)
-    if documents:
-        settings = settings.replace(documents=checked_documents(documents, read_shelf(settings)))
-    return settings
+def open_assistant(settings: Settings, documents=()):
+    """The assistant, searching only `documents` when some are named (each checked against the
+    shelf of the index it loaded, before any question is asked)."""
+    names = tuple(dict.fromkeys(document_name(n) for n in documents))
+    assistant = load_assistant(settings.replace(documents=names) if names else settings)
+    if names:
+        checked_documents(names, read_shelf(settings))
+    return assistant
 
 
 # --- index ----------------------------------------------------------------------------------
@@ -250,7 +196,7 @@ def cmd_index(args, settings: Settings) -> int:
         return EXIT_OK
     print(f"Built the index in {settings.index_dir}: {report.documents} document(s), "
           f"{report.pages} page(s) with a known number, {report.sections} sections, {report.chunks} chunks, "
-          f"{report.seconds:.1f} s.")
+          f"{report.seconds:.1f} s ({getattr(report, 'embedded', '?')} texts embedded, the others from the cache).")
     for skipped in read_shelf(settings).skipped:
         print(f"Skipped {skipped.file}: {skipped.reason}", file=sys.stderr)
     return EXIT_OK
@@ -291,8 +237,7 @@ def cmd_ask(args, settings: Settings) -> int:
     if not args.question:
         raise CommandError("Give a question, e.g. assistant ask \"What does the report say about Kidal?\", "
                            "or --input QUESTIONS.jsonl --output ANSWERS.jsonl.")
-    settings = ready(settings, args.document)
-    answer = load_assistant(settings).ask(args.question)
+    answer = open_assistant(settings, args.document).ask(args.question)
     print(json.dumps(answer.to_dict(), ensure_ascii=False) if args.json else format_answer(answer))
     return EXIT_OK
 
@@ -383,7 +328,7 @@ def read_batch(path: Path) -> list[BatchLine]:
         return [line for number, raw in enumerate(source, 1) if (line := parse_batch_line(number, raw))]
 
 
-def answer_batch(assistant, lines: list[BatchLine], settings: Settings, shelf: Shelf, progress=None):
+def answer_batch(assistant, lines: list[BatchLine], settings: Settings, shelf, progress=None):
     """One record per line, in input order: the answer object, or an error record. Lines with
     the same "conversation" are asked in order as one conversation, the others on their own."""
     from .conversation import Conversation
@@ -397,7 +342,7 @@ def answer_batch(assistant, lines: list[BatchLine], settings: Settings, shelf: S
         progress(Step("answering questions", len(lines), len(lines)))
 
 
-def answer_line(assistant, line: BatchLine, settings: Settings, shelf: Shelf, conversations: dict,
+def answer_line(assistant, line: BatchLine, settings: Settings, shelf, conversations: dict,
                 new_conversation) -> dict:
     """The record of one line; errors become an error record, never an exception."""
     if line.error:
@@ -471,9 +416,8 @@ def ask_batch(args, settings: Settings) -> int:
     lines = read_batch(source)
     answered, failed = 0, []
     with replaced_at_end(target) as out:  # fails before the model loads when the folder is unwritable
-        settings = ready(settings, args.document)
-        assistant = load_assistant(settings)
-        shelf = read_shelf(settings)
+        assistant = open_assistant(settings, args.document)
+        settings, shelf = assistant.settings, read_shelf(settings)
         with progress_reporter() as progress:
             for line, record in zip(lines, answer_batch(assistant, lines, settings, shelf, progress)):
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -506,10 +450,10 @@ def cmd_eval(args, settings: Settings) -> int:
         if not items:
             raise CommandError(f"No evaluation items of the {args.split!r} split in "
                                f"{args.questions or settings.eval_dir} (splits there: {', '.join(found) or 'none'}).")
-    settings = ready(settings, args.document)
+    assistant = open_assistant(settings, args.document)
+    settings = assistant.settings
     if settings.documents:
         items = items_about(items, settings.documents)
-    assistant = load_assistant(settings)
     started = time.perf_counter()
     results = evaluate.compare(assistant, items) if args.compare else {"default": evaluate.evaluate(assistant, items)}
     seconds = time.perf_counter() - started
@@ -555,9 +499,13 @@ def _write_results(results: dict, settings: Settings, items) -> None:
 
 
 def cmd_documents(args, settings: Settings) -> int:
+    from .index import open_index, shelf as shelf_of
+
     with progress_reporter() as progress:
-        build_index(settings, progress)
-    shelf = read_shelf(settings)
+        opened = open_index(settings, progress)  # repairs, builds or serves the last index, as `ask` does
+    for warning in opened.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    shelf = shelf_of(settings, opened.index)
     if args.json:
         print(json.dumps({"documents": [{"name": d.name, "title": d.title, "file": d.file, "pages": d.pages or None,
                                          "chunks": d.chunks} for d in shelf.documents],
@@ -567,7 +515,7 @@ def cmd_documents(args, settings: Settings) -> int:
     return EXIT_OK
 
 
-def format_shelf(shelf: Shelf, folder: Path) -> str:
+def format_shelf(shelf, folder: Path) -> str:
     """The shelf as a table: name, title, pages, chunks; then the skipped files with reasons."""
     rows = [("NAME", "TITLE", "PAGES", "CHUNKS")]
     rows += [(d.name, _shorten(d.title, 60), str(d.pages) if d.pages else "-", str(d.chunks))
@@ -788,8 +736,14 @@ def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args, settings_from(args))
-    except (AssistantError, ValueError, FileNotFoundError) as error:
+    except (AssistantError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except BrokenPipeError:
+        raise  # main() ends quietly
+    except OSError as error:  # a read-only folder, a full disk, a missing file
+        where = f" ({error.filename})" if error.filename else ""
+        print(f"error: {error.strerror or error}{where}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("Interrupted; the last complete index and any existing output file are as they were.", file=sys.stderr)

@@ -367,3 +367,11 @@ def test_eval_with_a_document_keeps_the_items_about_it(capsys):
     assert "Evaluating 2 of 3 items" in capsys.readouterr().err
     with pytest.raises(cli.CommandError, match="No evaluation item is about railways"):
         cli.items_about(items[1:], ("railways",))
+
+
+def test_an_index_folder_that_cannot_be_written_is_a_message(small_shelf, tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    code = cli.main(["--documents-dir", str(small_shelf / "documents"), "--index-dir", str(blocker / "index"), "index"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.startswith("error: ") and str(blocker) in err and "Traceback" not in err, err
