@@ -18,11 +18,12 @@ from pathlib import Path
 
 from .config import Settings
 from .errors import AssistantError
+from .ingest import SUPPORTED_SUFFIXES
 
 EXIT_OK, EXIT_ERROR, EXIT_GATE = 0, 1, 3
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
 EXIT_PIPE = 141  # 128 + SIGPIPE, as a shell reports a reader that went away
-SUFFIXES = (".pdf", ".txt", ".md")  # what `assistant add` accepts (ingest.SUPPORTED_SUFFIXES)
+SUFFIXES = SUPPORTED_SUFFIXES  # what `assistant add` accepts: what the index reads
 COMPANIONS = (".outline.json", ".profile.json")  # per-document files that go with a document
 log = logging.getLogger(__name__)
 
@@ -154,7 +155,7 @@ def load_assistant(settings: Settings, force: bool = False):
 
     with progress_reporter() as progress:
         assistant = Assistant.load(settings, progress=progress, force=force)
-    for warning in getattr(assistant, "warnings", ()):  # e.g. the last complete index is served
+    for warning in assistant.warnings:  # e.g. the last complete index is served, and why
         print(f"warning: {warning}", file=sys.stderr)
     return assistant
 
@@ -196,7 +197,7 @@ def cmd_index(args, settings: Settings) -> int:
         return EXIT_OK
     print(f"Built the index in {settings.index_dir}: {report.documents} document(s), "
           f"{report.pages} page(s) with a known number, {report.sections} sections, {report.chunks} chunks, "
-          f"{report.seconds:.1f} s ({getattr(report, 'embedded', '?')} texts embedded, the others from the cache).")
+          f"{report.seconds:.1f} s ({report.embedded} texts embedded, the others from the cache).")
     for skipped in read_shelf(settings).skipped:
         print(f"Skipped {skipped.file}: {skipped.reason}", file=sys.stderr)
     return EXIT_OK
@@ -211,7 +212,7 @@ def format_answer(answer) -> str:
     several = len({p.document for p in answer.passages}) > 1
     lines = [answer.answer, ""]
     if answer.abstained:
-        if getattr(answer, "reason", None):
+        if answer.reason:
             lines += [f"Why: {answer.reason}", ""]
         lines.append("Closest passages (not an answer):")
         for hit in answer.passages[:3]:
