@@ -30,7 +30,7 @@ test: index
 	$(PYTHON) -m pytest
 
 eval: index
-	$(VENV)/bin/assistant eval --compare --split test --write
+	$(VENV)/bin/assistant eval --report --write
 
 bench: index
 	$(PYTHON) eval/bench.py

@@ -444,6 +444,8 @@ def _line_list(numbers: list[int], limit: int = 10) -> str:
 def cmd_eval(args, settings: Settings) -> int:
     from . import evaluate
 
+    if args.report:
+        return _eval_report(args, settings)
     items = evaluate.load_items(args.questions or settings.eval_dir)
     if args.split:
         found = sorted({i.split for i in items})
@@ -471,6 +473,31 @@ def cmd_eval(args, settings: Settings) -> int:
         print(evaluate.format_categories(results["default"]))
     if args.write:
         _write_results(results, settings, items)
+    return EXIT_OK
+
+
+def _eval_report(args, settings: Settings) -> int:
+    """`make eval`: blind, cross-validated, test and dev numbers and the conversations, side by side."""
+    from . import evaluate
+
+    assistant = open_assistant(settings, args.document)
+    started = time.perf_counter()
+    results = evaluate.generalisation_report(assistant, args.questions or settings.eval_dir)
+    if not results:
+        raise CommandError(f"No evaluation items in {args.questions or settings.eval_dir}.")
+    if args.json:
+        print(json.dumps({name: {"summary": r["summary"], "ci95": r["ci95"], "count": r["count"]}
+                          for name, r in results.items()}, ensure_ascii=False))
+    else:
+        print(f"{time.perf_counter() - started:.0f} s\n")
+        print(evaluate.format_side_by_side(results))
+    if args.write:
+        payload = {"settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(assistant.settings).items()},
+                   "results": {name: {"count": r["count"], "summary": r["summary"], "ci95": r["ci95"],
+                                      "per_category": r["per_category"]} for name, r in results.items()}}
+        path = settings.eval_dir / "results.json"
+        path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(f"Wrote {path}.", file=sys.stderr)
     return EXIT_OK
 
 
@@ -702,6 +729,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="only items of this split: dev (for tuning), test (for reporting), blind (held out, "
                          "never used for tuning)")
     ev.add_argument("--compare", action="store_true", help="run bm25, dense, hybrid and the default side by side")
+    ev.add_argument("--report", action="store_true",
+                    help="blind, cross-validated (dev+test), test and dev numbers and the conversations side by side")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.add_argument("--write", action="store_true", help="write eval/results.json and eval/recall_at_k.png")
     _document_option(ev)

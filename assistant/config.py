@@ -74,9 +74,9 @@ class Settings:
     number_bonus: float = 0.1
     # Logistic abstention model over answering.abstention.ABSTENTION_FEATURES, fitted on the dev
     # split by eval/fit_abstention.py; abstain when the confidence is below the threshold.
-    abstain_weights: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
-    abstain_bias: float = 1.0
-    abstain_threshold: float = 0.0
+    abstain_weights: tuple[float, ...] = (-7.262, 0.629, 0.52, -1.292, -2.259, -0.678, -0.984, 1.235)
+    abstain_bias: float = 5.502
+    abstain_threshold: float = 0.285  # refuses at most 3% of the answerable dev questions left open
     # Refuse outright when a question asks for an amount and the best sentence with a figure
     # among the best ten misses at least this share of its words (answering.abstention.quantity_gap).
     quantity_gap_limit: float = 0.8

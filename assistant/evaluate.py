@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import math
 import re
@@ -72,11 +73,18 @@ def item_from(raw: dict, split: str) -> EvalItem:
                     tuple(raw.get("keywords", ())), tuple(raw.get("evidence", ())), split, raw.get("document"))
 
 
+@functools.lru_cache(maxsize=8192)
+def _passage_tokens(passage: str) -> tuple[list[str], frozenset[str]]:
+    """A passage's tokens and their set, computed once per passage text: every item is checked
+    against every chunk of the index for nDCG's ideal, so this is the evaluation's hot path."""
+    tokens = eval_tokens(passage)
+    return tokens, frozenset(tokens)
+
+
 def is_relevant(passage: str, evidence: tuple[str, ...] | list[str]) -> bool:
     """The contract's relevance: the passage holds at least half the tokens of one evidence
     quote, counted as in-order runs of 3 or more tokens."""
-    passage_tokens = eval_tokens(passage)
-    vocabulary = set(passage_tokens)
+    passage_tokens, vocabulary = _passage_tokens(passage)
     for quote in evidence:
         quote_tokens = eval_tokens(quote)
         if not quote_tokens or sum(t in vocabulary for t in quote_tokens) * 2 < len(quote_tokens):

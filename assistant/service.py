@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import re
 from pathlib import Path
 
@@ -13,13 +12,12 @@ from .answering.types import Answer
 from .config import Settings, offline_environment, validated
 from .conversation import Conversation
 from .embed import load_embedder
-from .errors import IndexCorruptError, QuestionError
-from .index import BuildProgress, ProgressCallback, ensure_index, load_index
+from .errors import QuestionError
+from .index import BuildProgress, ProgressCallback, open_index
 from .lexical import inverse_document_frequency
 from .retrieve import Retriever, plain_title
 
 __all__ = ["Assistant", "BuildProgress"]
-log = logging.getLogger(__name__)
 # Control characters end what the embedder reads ('What is\u0000 ...' is read as 'What is').
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -71,16 +69,12 @@ class Assistant:
         offline_environment()
         single_threaded_blas()
         settings = validated(settings or Settings())
-        ensure_index(settings, progress, force)
-        try:
-            index = load_index(settings.index_dir)
-        except IndexCorruptError as error:
-            # A damaged index is rebuilt once from the documents rather than left broken.
-            log.warning("%s Rebuilding it.", error)
-            ensure_index(settings, progress, force=True)
-            index = load_index(settings.index_dir)
+        # Builds when missing or stale, repairs a damaged index, and serves the last complete
+        # one (with a warning) when a rebuild cannot be written.
+        opened = open_index(settings, progress, force)
+        index = opened.index
         index.outlines = _load_aliases(settings.documents_dir, index.manifest)
-        return cls(settings, Retriever(index, load_embedder(settings.embedder)))
+        return cls(settings, Retriever(index, load_embedder(settings.embedder)), opened.warnings)
 
     @property
     def citation_prefix(self) -> str:

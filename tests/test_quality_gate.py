@@ -56,3 +56,41 @@ def test_paired_difference_is_centred_on_the_change():
     assert mean == 0.5 and low < 0.5 < high and low > 0.3
     assert evaluate.paired_difference(baseline, baseline, "recall@5") == (0.0, 0.0, 0.0)
     assert evaluate.paired_difference(baseline, baseline, "abstention") is None
+
+
+def _record(answerable: bool, signal: float, draft_ok: bool = True) -> dict:
+    """A synthetic evaluated record: one feature carries the signal, the rest are zero."""
+    from assistant.answering.abstention import ABSTENTION_FEATURES
+
+    features = {name: 0.0 for name in ABSTENTION_FEATURES} | {"draft_coverage": signal, "quantity_gap": 0.0}
+    record = {"id": "x", "split": "dev", "category": "c" if answerable else "unanswerable", "_answerable": answerable,
+              "_features": features, "_refusal": None, "_trusted": False, "_rule": "passage span",
+              "_draft_words": 30, "_draft_defects": False}
+    if answerable:
+        record |= {"_draft_key_facts": draft_ok, "_verbatim": (1, 1), "recall@5": 1.0}
+    return evaluate.with_decision(record, False)
+
+
+def test_cross_validation_refits_abstention_on_the_other_folds():
+    from assistant.config import Settings
+
+    records = [_record(True, 0.6 + 0.004 * k) for k in range(80)] + [_record(False, 0.1 + 0.004 * k) for k in range(20)]
+    result = evaluate.cross_validate(records, Settings(), folds=5)
+    assert result["count"] == 100 and result["folds"] == 5
+    assert result["summary"]["abstention"] >= 0.9  # separable: every fold's fit refuses the unanswerable
+    assert result["summary"]["false_abstention"] <= 0.1
+    noise = [_record(k % 5 != 0, (k * 37 % 100) / 100) for k in range(100)]  # no signal at all
+    assert evaluate.cross_validate(noise, Settings(), folds=5)["summary"]["abstention"] < 0.6
+
+
+def test_conversation_metrics_reward_resolution_and_punish_rewrites(assistant):
+    conversations = [("c", [
+        evaluate.ConversationTurn(evaluate.EvalItem("t1", "What does the report say about option 2b?", "options",
+                                                    "", (), ("Focus on the Centre",), "c"), None),
+        evaluate.ConversationTurn(evaluate.EvalItem("t2", "What are its risks?", "options", "", (), (), "c"),
+                                  "What are the risks of option 2b?"),
+        evaluate.ConversationTurn(evaluate.EvalItem("t3", "How many interviews did the research team conduct?",
+                                                    "methodology", "", ("66",), (), "c"), None)])]
+    result = evaluate.evaluate_conversations(assistant, conversations)
+    assert result["count"] == 3
+    assert result["summary"]["resolution"] == 1.0 and result["summary"]["standalone_rewritten"] == 0.0

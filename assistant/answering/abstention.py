@@ -12,7 +12,6 @@ import numpy as np
 
 from ..lexical import STOPWORDS, lexical_tokens
 from ..retrieve import Hit
-from .sentences import FACTOID
 from .types import ScoredSentence
 
 NOT_ADDRESSED = "The report does not address this question."
@@ -21,7 +20,7 @@ NO_FIGURE = "It gives no figure for this."
 OFF_TOPIC = "The question's subject does not come up in it."
 
 ABSTENTION_FEATURES = ("best_similarity", "best_overlap", "top_passage_score", "unknown_words",
-                       "missing_number", "names_not_in_passages", "names_not_in_draft", "draft_coverage")
+                       "answer_type_missing", "names_not_in_passages", "names_not_in_draft", "draft_coverage")
 
 # A question that asks for an amount: 'How many ...', 'What is the annual budget of ...'. 'What
 # percentage of ...' is left out: survey shares are answered in paraphrase, which word coverage
@@ -35,6 +34,16 @@ FIGURE = re.compile(r"\b(?!(?:19|20)\d\d\b)\d[\d,.]*\b|%|\b(?:two|three|four|fiv
                     r"fifteen|twenty|thirty|forty|fifty|hundreds?|thousands?|millions?|billions?|dozens?|half|third|quarter)\b", re.I)
 # A word of a question that names something: capitalised (not the first word), an acronym, a number.
 NAME_TOKEN = re.compile(r"(?<![\w’'])(?:[A-Z][A-Za-z]*|[a-z]*[A-Z]{2,}[A-Za-z]*|\d[\d.,]*)(?![\w])")
+# What kind of thing a question asks for, and how a draft that gives one looks: a figure for 'how
+# many', a year or month for 'when', a name for 'who', a number for 'which resolution'.
+ANSWER_TYPES = (
+    (re.compile(r"^\s*(?:how\s+(?:many|much|large|big)|what\s+(?:share|percentage|proportion|number))\b", re.I), FIGURE),
+    (re.compile(r"^\s*(?:when|in\s+which\s+year|(?:in\s+)?what\s+year|since\s+when)\b", re.I),
+     re.compile(r"\b(?:1[89]\d\d|20\d\d|January|February|March|April|May|June|July|August|September|October|"
+                r"November|December)\b")),
+    (re.compile(r"^\s*(?:who|whom|whose)\b", re.I), re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][\w’'-]+")),
+    (re.compile(r"^\s*which\s+(?:\w+\s+){0,3}(?:resolution|year|article)s?\b", re.I), re.compile(r"\d")),
+)
 
 
 @dataclass(frozen=True)
@@ -48,7 +57,8 @@ class Vocabulary:
 
     def knows(self, word: str) -> bool:
         lowered = word.lower().replace("’", "'")
-        return lowered in self.words or all(t in self.idf for t in lexical_tokens(lowered))
+        tokens = lexical_tokens(lowered)  # none for a word in another script: not known
+        return lowered in self.words or (bool(tokens) and all(t in self.idf for t in tokens))
 
 
 def build_vocabulary(texts: list[str], chunk_texts: list[str], idf: dict[str, float]) -> Vocabulary:
@@ -108,7 +118,6 @@ def features(question: str, scored: list[ScoredSentence], hits: list[Hit], draft
     """The evidence that the passages answer the question, as numbers a linear model weighs."""
     usable = [s for s in scored if not s.heading]
     best = max(usable, key=lambda s: s.score) if usable else None
-    top = sorted(usable, key=lambda s: -s.score)[:3]
     names = [n.lower() for n in distinctive_names(question, vocabulary)]
     passages = " ".join(h.text for h in hits[:3]).lower()
     return {
@@ -116,13 +125,22 @@ def features(question: str, scored: list[ScoredSentence], hits: list[Hit], draft
         "best_overlap": best.overlap if best else 0.0,
         "top_passage_score": hits[0].score if hits else 0.0,
         "unknown_words": unknown_share(question, vocabulary),
-        "missing_number": float(bool(FACTOID.match(question)) and not any(re.search(r"\d", s.text) for s in top)),
+        "answer_type_missing": answer_type_missing(question, draft_text),
         "names_not_in_passages": float(sum(n not in passages for n in names)),
         "names_not_in_draft": float(sum(n not in draft_text.lower() for n in names)),
         "draft_coverage": coverage(question, draft_text, vocabulary.idf),
         # Not weighed by the model: the measure of the figure rule (Settings.quantity_gap_limit).
         "quantity_gap": quantity_gap(question, scored, vocabulary.idf),
     }
+
+
+def answer_type_missing(question: str, draft_text: str) -> float:
+    """1.0 when the question asks for a kind of thing (a figure, a date, a name, a number) that
+    the draft answer does not hold."""
+    for asks, looks in ANSWER_TYPES:
+        if asks.search(question):
+            return float(not looks.search(re.sub(r"\[\d+\]", " ", draft_text)))
+    return 0.0
 
 
 def coverage(question: str, text: str, idf: dict[str, float]) -> float:

@@ -100,9 +100,13 @@ RULES: tuple[Rule, ...] = (named_section_rule, framework_list_rule, subsection_l
 
 def draft_answer(question: str, vector: np.ndarray, hits: list[Hit], scored: list[ScoredSentence],
                  context: AnswerContext) -> Draft:
-    """The draft of the first rule that applies."""
+    """The draft of the first rule that applies. Rules that read the outline see every document,
+    so a search limited to some documents keeps only their sentences."""
+    scope = set(context.settings.documents)
     for rule in RULES:
         draft = rule(question, vector, hits, scored, context)
+        if draft is not None and scope:
+            draft = Draft(draft.rule, [s for s in draft.sentences if s.hit.document in scope], draft.trusted)
         if draft is not None and draft.sentences:
             return draft
     return Draft("none", [])

@@ -37,8 +37,8 @@ def score_sentences(question: str, query_vector: np.ndarray, hits: list[Hit], ch
     scored = []
     for hit in hits[: settings.answer_passages]:
         chunk = chunks[hit.position]
-        if chunk.kind == "footnote" and not settings.answer_from_footnotes:
-            continue  # a source reference is shown among the passages, not quoted as the answer
+        if chunk.kind == "caption" or (chunk.kind == "footnote" and not settings.answer_from_footnotes):
+            continue  # a caption or a source reference is shown among the passages, never quoted
         for k, (a, b) in enumerate(chunk.sentences):
             text = chunk.text[a:b]
             similarity = float(sentence_vectors[offsets[hit.position] + k] @ query_vector)
@@ -110,4 +110,6 @@ def is_substantive(text: str) -> bool:
     or a bare web address."""
     prose = URL.sub(" ", text)
     words = re.findall(r"[A-Za-z]{2,}", prose)
+    if CAPTION.match(prose.strip()):
+        return False
     return len(words) >= 12 and not re.match(r"^\s*\d{1,3}\s+(?:[A-Z][\w’'.-]*,|See\b|Ibid|Interview)", prose)
