@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from .structure import LIST_ITEM, Paragraph, StructuredDocument, section_label
 from .text import sentence_spans, word_count
 
-FIGURE_TITLE = re.compile(r"^(?:Figure|Table)\s+\d+")
 # A list item that runs on into the next one: "- French Operation Barkhane,", "... (EUTM Mali), and".
 RUNS_ON = re.compile(r"(?:[,;]|\b(?:and|or))$")
 
@@ -72,24 +71,15 @@ def chunk_document(doc: StructuredDocument, target_words: int, max_words: int) -
         for k, group in enumerate(_pack(_units(run, doc.text, max_words), target_words, max_words)):
             heading_start = _heading_start(doc, run[0]) if k == 0 and run[0].ordinal == 1 else None
             chunks.append(_make_chunk(doc, group, "body", heading_start))
-    for group in _caption_groups([p for p in doc.paragraphs if p.kind == "caption"]):
-        unit = _Unit(tuple(group), group[0].start, group[-1].end, word_count(doc.text[group[0].start:group[-1].end]))
-        chunks.append(_make_chunk(doc, [unit], "caption"))
+    # Captions (with a table's cells and a figure's source line) are chunked like the body, by
+    # section, but apart from it: they are found by search and shown, never quoted.
+    for run in _section_runs([p for p in doc.paragraphs if p.kind == "caption"]):
+        units = [_Unit((p,), p.start, p.end, word_count(p.text)) for p in run]
+        chunks.extend(_make_chunk(doc, group, "caption") for group in _pack(units, target_words, max_words))
     for note in (p for p in doc.paragraphs if p.kind == "footnote"):
         unit = _Unit((note,), note.start, note.end, word_count(note.text))
         chunks.append(_make_chunk(doc, [unit], "footnote"))
     return chunks
-
-
-def _caption_groups(captions: list[Paragraph]) -> list[list[Paragraph]]:
-    """One group per figure or table: its caption with the source line printed under it."""
-    groups: list[list[Paragraph]] = []
-    for caption in captions:
-        if groups and groups[-1][-1].section == caption.section and not FIGURE_TITLE.match(caption.text):
-            groups[-1].append(caption)
-        else:
-            groups.append([caption])
-    return groups
 
 
 def _section_runs(paragraphs: list[Paragraph]) -> list[list[Paragraph]]:

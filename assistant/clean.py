@@ -385,7 +385,7 @@ def _is_table_cell(block: Block) -> bool:
 def _drop_figure_labels(blocks: list[Block]) -> list[Block]:
     """Handle the blocks in a run ending at a caption (the caption is printed under its figure or
     table): a figure's short unpunctuated axis and box labels are dropped; a table's cells, back
-    to the last paragraph-length block, are kept, folded into its caption, so that no cell stands
+    to the last paragraph-length block, are kept as part of its caption, so that no cell stands
     in the body as a sentence or a heading."""
     kept: list[Block] = []
     for block in blocks:
@@ -394,8 +394,8 @@ def _drop_figure_labels(blocks: list[Block]) -> list[Block]:
             run = []
             while kept and belongs(kept[-1]) and not re.match(r"^[IVX]+\.\s", kept[-1].text):
                 run.insert(0, kept.pop())
-            if run and block.text.startswith("Table"):
-                block = Block(f"{block.text} — " + "; ".join(b.text for b in run), block.page, "caption")
+            if block.text.startswith("Table"):
+                kept.extend(Block(cell.text, cell.page, "caption") for cell in run)
         kept.append(block)
     return [b for b in kept if not _is_acronym_residue(b)]
 
