@@ -16,7 +16,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # 5: clean quotes and caption chunks (4) together with checksummed index files (4).
 # 6: a chapter's first chunk opens with its printed title, as sub-sections' do, and a heading is
 #    always one sentence.
-INDEX_FORMAT_VERSION = 6
+# 7: table cells stay separate caption paragraphs, caption chunks split by section.
+INDEX_FORMAT_VERSION = 7
 
 # How many features the abstention model weighs (answering.abstention.ABSTENTION_FEATURES; a
 # test keeps the two equal, so that this module imports nothing from the answering stage).
