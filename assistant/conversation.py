@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from .answering.types import Answer
 from .lexical import STOPWORDS
+from .retrieve import plain_title
 
 WHAT_ABOUT = re.compile(r"^\s*(?:and\s+|but\s+)?(?:what|how)\s+about\s+(.+?)\s*\??\s*$", re.I)
 ABOUT_FRAME = re.compile(r"^(.*\babout\b)\s+(.+?)\s*\??\s*$", re.I)
@@ -50,8 +51,18 @@ class Conversation:
             frame = ABOUT_FRAME.match(previous)
             if frame:  # "What does it say about option 2a?" + "And what about the Centre?"
                 return f"{frame.group(1)} {topic.group(1)}?"
-            return f"{topic.group(1)} ({content_words(previous)})"
-        return f"{question.rstrip()} ({content_words(previous)})"
+            return f"{topic.group(1)} ({self.topic()})"
+        return f"{question.rstrip()} ({self.topic()})"
+
+    def topic(self) -> str:
+        """What the last turn was about: the words of its question, and the title of the
+        section its answer quoted first (a follow-up of a follow-up keeps to the subject)."""
+        last = self.turns[-1]
+        words = content_words(last.resolved_question or last.question).split()
+        if last.citations:
+            section = last.citations[0].section.split(" > ")[-1]
+            words += [w for w in content_words(plain_title(section)).split() if w not in words]
+        return " ".join(dict.fromkeys(words))
 
 
 def swap_reference(topic: str, previous: str) -> str | None:
@@ -80,8 +91,10 @@ def content_words(text: str) -> str:
 # A pronoun that stands for something said earlier. 'it'/'they' as the document's voice ('What does
 # it recommend?') is not one: DOCUMENT_VOICE removes those first.
 PRONOUN = re.compile(r"\b(?:it|its|this|that|these|those|they|them|their|there|he|she|him|his|her|the same|the latter|"
-                     r"the former)\b", re.I)
-DOCUMENT_VOICE = re.compile(r"\b(?:does|did|do|can|could|would|should|will)\s+(?:it|they)\s+(?:\w+)\b|"
+                     r"the former|(?:which|that|this|the\s+\w+)\s+ones?)\b", re.I)
+DOCUMENT_VOICE = re.compile(r"\b(?:does|did|do|can|could|would|should|will)\s+(?:it|they)\s+(?:say|see|recommend|propose|"
+                            r"suggest|find|identify|mention|describe|argue|conclude|consider|discuss|list|note|mean|"
+                            r"cover|give|offer|outline|assess|count|name)\b|"
                             r"\bthe (?:report|study|authors?|document)\b", re.I)
 BARE_ORDINAL_REFERENCE = re.compile(rf"\bthe\s+(?:{ORDINALS}|last|next|other)(?:\s+one)?\s*\??\s*$", re.I)
 # Follow-ups that are complete only with the previous turn: 'Why?', 'Why not?', 'How so?'.
@@ -89,6 +102,13 @@ BARE_WHY = re.compile(r"^\s*(?:and\s+|but\s+|so\s+)?(?:why|why not|how so|how co
                       r"why (?:is|was|are|were|did|does) (?:that|this|it)(?: so)?)\s*\??\s*$", re.I)
 OPENER = re.compile(r"^\s*(?:and|but|also|so|then)\b[\s,]*", re.I)
 MAX_ELLIPTICAL_WORDS = 4
+# 'What about X, what does the report say?', 'What about X: how many ...?': a topic, then the
+# question asked in full about it.
+SPELLED_OUT = re.compile(r"^\s*(?:and\s+|but\s+)?(?:what|how)\s+about\s+[^,:;?]{3,}[,:;]\s*"
+                         r"(?:what|how|why|when|who|which|where|is|are|does|do|did)\b.*\b(?:report|study|say|says|many|much)\b",
+                         re.I)
+# Words that point back rather than name a subject.
+POINTING_WORDS = frozenset("one ones what's that's it's there's take".split())
 
 
 def is_follow_up(question: str) -> bool:
@@ -96,6 +116,8 @@ def is_follow_up(question: str) -> bool:
     Centre?', 'And the third?', or a pronoun in a question too short to name its own subject
     ('What are its risks?'). A question that names its subject is never a follow-up, however it
     opens ('And what does the report say about the 2015 peace agreement?')."""
+    if SPELLED_OUT.match(question):
+        return False  # 'What about X, what does the report say?': the person asked it in full
     if BARE_WHY.match(question) or WHAT_ABOUT.match(question) or BARE_ORDINAL_REFERENCE.search(question):
         return True
     rest = OPENER.sub("", question)
@@ -110,5 +132,5 @@ def is_follow_up(question: str) -> bool:
 def subject_words(question: str) -> list[str]:
     """Words that can name what a question is about (not stopwords, not the document's voice)."""
     text = DOCUMENT_VOICE.sub(" ", question)
-    return [w for w in re.findall(r"[\w’'-]+", text.lower())
-            if w not in STOPWORDS and (len(w) > 2 or any(ch.isdigit() for ch in w))]
+    return [w for w in re.findall(r"[\w’'-]+", text.lower().replace("’", "'"))
+            if w not in STOPWORDS and w not in POINTING_WORDS and (len(w) > 2 or any(ch.isdigit() for ch in w))]

@@ -422,8 +422,9 @@ def load_conversations(path: str | Path) -> list[tuple[str, list[ConversationTur
 
 def evaluate_conversations(assistant, conversations: list[tuple[str, list[ConversationTurn]]]) -> dict:
     """Ask each conversation's turns in order. A turn is resolved correctly when a standalone
-    question is searched unchanged, and a follow-up is resolved into a question that keeps at
-    least half of the words of the spelled-out one (stemmed, without stopwords)."""
+    question is searched unchanged, and when the question searched for a follow-up (its
+    resolution, or the question itself if it was not rewritten) keeps at least half of the words
+    of the spelled-out one (stemmed, without stopwords)."""
     from .conversation import Conversation
     from .lexical import lexical_tokens
 
@@ -442,7 +443,7 @@ def evaluate_conversations(assistant, conversations: list[tuple[str, list[Conver
             else:
                 wanted = set(lexical_tokens(turn.standalone))
                 kept = wanted & set(lexical_tokens(understood or turn.item.question))
-                record["resolution"] = float(understood is not None and len(kept) * 2 >= len(wanted))
+                record["resolution"] = float(len(kept) * 2 >= len(wanted))
                 record["follow_up_missed"] = float(understood is None)
             records.append(record)
     return summarise(records)
