@@ -9,7 +9,7 @@ import pytest
 
 from assistant.clean import covered_fraction
 from assistant.config import PROJECT_ROOT
-from assistant.evaluate import is_relevant, load_items
+from assistant.evaluate import CONVERSATIONS_FILE, is_relevant, load_conversations, load_items
 from assistant.text import eval_tokens
 from tests.conftest import REPORT
 
@@ -19,18 +19,39 @@ REPORT_TOKENS = eval_tokens(REPORT_TEXT)
 KEYS = {"id", "question", "category", "answer", "keywords", "evidence"}
 
 
+CONVERSATIONS = load_conversations(PROJECT_ROOT / "eval")
+TURNS = [turn for _id, turns in CONVERSATIONS for turn in turns]
+
+
 def test_files_hold_only_contract_items():
     for path in sorted((PROJECT_ROOT / "eval").glob("*.jsonl")):
+        if path.name == CONVERSATIONS_FILE:
+            continue
         for line in path.read_text(encoding="utf-8").splitlines():
             record = json.loads(line)
-            assert KEYS <= set(record) <= KEYS | {"topic"}, record.get("id")
+            assert KEYS <= set(record) <= KEYS | {"topic", "document"}, record.get("id")
 
 
 def test_sizes_and_splits():
     answerable = [i for i in ITEMS if i.answerable]
     assert len(answerable) >= 150 and len(ITEMS) - len(answerable) >= 30
-    assert {i.split for i in ITEMS} == {"dev", "test"}
+    assert {i.split for i in ITEMS} == {"dev", "test", "blind"}
     assert len({i.id for i in ITEMS}) == len(ITEMS)
+    blind = [i for i in ITEMS if i.split == "blind"]
+    assert sum(i.answerable for i in blind) >= 120 and sum(not i.answerable for i in blind) >= 40
+
+
+def test_conversations_follow_the_contract():
+    lines = (PROJECT_ROOT / "eval" / CONVERSATIONS_FILE).read_text(encoding="utf-8").splitlines()
+    for line in lines:
+        record = json.loads(line)
+        assert set(record) == {"id", "turns"} and 3 <= len(record["turns"]) <= 5, record["id"]
+        assert record["turns"][0]["standalone"] is None  # a conversation opens with a full question
+        for turn in record["turns"]:
+            assert KEYS | {"standalone"} <= set(turn) <= KEYS | {"standalone", "document"}, turn["id"]
+    assert len(CONVERSATIONS) >= 25
+    later = [t for _id, turns in CONVERSATIONS for t in turns[1:]]
+    assert any(t.standalone is None for t in later) and any(t.standalone for t in later)
 
 
 def test_no_duplicate_questions():
@@ -38,7 +59,7 @@ def test_no_duplicate_questions():
     assert [q for q, n in normalised.items() if n > 1] == []
 
 
-@pytest.mark.parametrize("item", [i for i in ITEMS if i.answerable], ids=lambda i: i.id)
+@pytest.mark.parametrize("item", [i for i in ITEMS + [t.item for t in TURNS] if i.answerable], ids=lambda i: i.id)
 def test_evidence_occurs_in_the_report(item):
     assert item.evidence, "an answerable item needs evidence"
     for quote in item.evidence:

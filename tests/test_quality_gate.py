@@ -30,6 +30,19 @@ def test_metric_stays_below_its_ceiling(test_split_results, metric):
     assert test_split_results[metric] <= ceiling, f"{metric} rose to {test_split_results[metric]:.3f} (ceiling {ceiling})"
 
 
+@pytest.fixture(scope="module")
+def conversation_results(assistant):
+    return evaluate.evaluate_conversations(assistant, evaluate.load_conversations(PROJECT_ROOT / "eval"))["summary"]
+
+
+@pytest.mark.parametrize("metric, bound", [(m, ("floor", v)) for m, v in THRESHOLDS["conversations"]["floors"].items()]
+                         + [(m, ("ceiling", v)) for m, v in THRESHOLDS["conversations"]["ceilings"].items()])
+def test_conversations_stay_within_their_bounds(conversation_results, metric, bound):
+    kind, value = bound
+    measured = conversation_results[metric]
+    assert measured >= value if kind == "floor" else measured <= value, f"{metric} is {measured:.3f} ({kind} {value})"
+
+
 def test_metrics_are_computed_as_documented():
     assert evaluate.retrieval_metrics([False, True, False], 1) == {
         "recall@1": 0.0, "recall@3": 1.0, "recall@5": 1.0, "recall@10": 1.0, "mrr@10": 0.5,
