@@ -29,8 +29,7 @@ INDEX_FILES = ("manifest.json", "chunks.jsonl", "dense.faiss", "sentence_vectors
 INDEX_README = """# index/
 
 Built by `assistant index` from every document in `documents/`; never committed.
-`manifest.json` says how and from what it was built, with the size and sha256 of every other
-file here; `chunks.jsonl` holds one chunk per line.
+`manifest.json` says how and from what it was built; `chunks.jsonl` holds one chunk per line.
 """
 REBUILD_HINT = "run `assistant index --force` to rebuild it"
 

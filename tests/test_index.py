@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
 
+import numpy as np
 import pytest
 
+from assistant import index as index_module
 from assistant.config import Settings
 from assistant.errors import IndexCorruptError, IndexMissingError, NoDocumentsError
-from assistant.index import build_index, build_lock, ensure_index, load_index, staleness
+from assistant.index import Shelf, build_index, build_lock, ensure_index, load_index, open_index, shelf, staleness
 
 SMALL_TEXT = """ I. Introduction
 
@@ -131,3 +134,80 @@ def test_a_build_waits_for_the_one_in_progress_and_does_not_repeat_it(small_sett
     waiter.join(timeout=60)
     assert finished == [None]  # the index was fresh by the time the lock came free: no second build
     assert staleness(small_settings) is None
+
+
+MORE_TEXT = """ III. Recommendations
+
+The Mission should move staff to the Centre and work with local authorities on protection.
+A smaller footprint in the North would free resources for the Centre.
+"""
+
+
+def test_a_rebuild_embeds_only_texts_it_has_never_embedded(small_settings):
+    first = build_index(small_settings)
+    assert first.embedded > 0
+    assert build_index(small_settings).embedded == 0  # forced, nothing changed: all from the cache
+    (small_settings.documents_dir / "more.txt").write_text(MORE_TEXT, encoding="utf-8")
+    added = build_index(small_settings)
+    index = load_index(small_settings.index_dir)
+    new_chunks = [c for c in index.chunks if c.document == "more"]
+    assert 0 < added.embedded <= len(new_chunks) + sum(len(c.sentences) for c in new_chunks)
+
+
+def test_cached_vectors_equal_fresh_ones(small_settings, tmp_path):
+    build_index(small_settings)
+    cached = load_index(small_settings.index_dir)
+    elsewhere = Settings(documents_dir=small_settings.documents_dir, index_dir=tmp_path / "fresh" / "index")
+    assert build_index(elsewhere).embedded > 0  # its own, empty cache
+    fresh = load_index(elsewhere.index_dir)
+    assert np.allclose(cached.sentence_vectors, fresh.sentence_vectors, atol=1e-5)
+
+
+def test_profiles_and_format_version_make_the_index_stale(small_settings, monkeypatch):
+    build_index(small_settings)
+    (small_settings.documents_dir / "small.profile.json").write_text('{"title": "Small"}', encoding="utf-8")
+    assert staleness(small_settings) == "the documents changed"
+    build_index(small_settings)
+    assert staleness(small_settings) is None
+    monkeypatch.setattr(index_module, "INDEX_FORMAT_VERSION", index_module.INDEX_FORMAT_VERSION + 1)
+    assert staleness(small_settings) == "the index format changed"
+
+
+def test_every_index_file_is_listed_with_its_checksum(small_settings):
+    build_index(small_settings)
+    manifest = json.loads((small_settings.index_dir / "manifest.json").read_text(encoding="utf-8"))
+    on_disk = {p.relative_to(small_settings.index_dir).as_posix() for p in small_settings.index_dir.rglob("*")
+               if p.is_file() and p.name != "manifest.json"}
+    assert set(manifest["files"]) == on_disk
+    assert "documents/small.txt" in on_disk and any(name.startswith("bm25/") for name in on_disk)
+    assert all(len(meta["sha256"]) == 64 and meta["size"] >= 0 for meta in manifest["files"].values())
+
+
+def test_open_index_builds_then_reuses_and_lists_the_shelf(small_settings):
+    (small_settings.documents_dir / "broken.pdf").write_bytes(b"%PDF-1.7\nnot a pdf body\n%%EOF")
+    stages = []
+    opened = open_index(small_settings, progress=lambda p: stages.append(p.stage))
+    assert opened.built is not None and opened.warnings == ()
+    assert {"reading documents", "embedding chunks", "embedding sentences", "writing index"} <= set(stages)
+    again = open_index(small_settings)
+    assert again.built is None and len(again.index.chunks) == len(opened.index.chunks)
+    listed = shelf(small_settings)
+    assert [(d.name, d.file, d.chunks) for d in listed.documents] == [("small", "small.txt", len(opened.index.chunks))]
+    assert listed.documents[0].pages >= 1
+    assert [s.file for s in listed.skipped] == ["broken.pdf"] and "broken.pdf" in listed.skipped[0].reason
+
+
+def test_shelf_without_an_index_is_empty(small_settings):
+    assert shelf(small_settings) == Shelf((), (), None)
+
+
+def test_leftover_build_folders_of_dead_processes_are_removed(small_settings):
+    build_index(small_settings)
+    parent = small_settings.index_dir.parent
+    (parent / ".index-build-999999-abc").mkdir()  # no process has this id
+    (parent / ".index-old-999999").mkdir()
+    (parent / f".index-build-{os.getpid()}-live").mkdir()  # this process: a build that is running
+    opened = open_index(small_settings)
+    assert any("Removed 2 folder(s)" in w for w in opened.warnings)
+    assert sorted(p.name for p in parent.iterdir() if p.name.startswith(".index-")) == [
+        f".index-build-{os.getpid()}-live"]

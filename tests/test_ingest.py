@@ -10,7 +10,7 @@ from pypdf import PdfReader, PdfWriter
 
 from assistant.clean import clean_document
 from assistant.errors import DocumentError, NoDocumentsError
-from assistant.ingest import read_document, read_folder
+from assistant.ingest import Limits, read_document, read_folder
 
 HEADER = "Assessing the Effectiveness of the UN Mission in Mali"
 
@@ -100,3 +100,39 @@ def test_document_without_text(tmp_path):
 def test_empty_folder_says_what_to_do(tmp_path):
     with pytest.raises(NoDocumentsError, match="No .pdf, .txt or .md file"):
         read_folder(tmp_path)
+
+
+def test_any_reader_error_skips_the_file_by_name(tmp_path):
+    """A one-byte change of a filter name makes pypdf raise NotImplementedError (issue 12)."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=11)
+    pdf.add_page()
+    pdf.multi_cell(0, 6, "The Mission supported the peace process in the North. " * 20)
+    data = bytes(pdf.output())
+    assert b"/FlateDecode" in data
+    (tmp_path / "filter.pdf").write_bytes(data.replace(b"/FlateDecode", b"/FiateDecode"))
+    make_report_pdf(tmp_path / "good.pdf")
+    report = read_folder(tmp_path)
+    assert [d.doc_id for d in report.documents] == ["good"]
+    assert report.skipped[0][0] == "filter.pdf"
+    assert report.skipped[0][1].startswith("filter.pdf: the PDF cannot be read (NotImplementedError")
+
+
+def test_documents_over_the_size_limits_are_skipped_with_the_reason(tmp_path):
+    make_report_pdf(tmp_path / "three-pages.pdf")
+    (tmp_path / "long.txt").write_text("The Mission was deployed in 2013. " * 200, encoding="utf-8")
+    (tmp_path / "short.txt").write_text("The Mission was deployed in 2013.", encoding="utf-8")
+    report = read_folder(tmp_path, Limits(max_pages=2, max_chars=1000))
+    assert [d.doc_id for d in report.documents] == ["short"]
+    reasons = dict(report.skipped)
+    assert "has 6,800 characters" in reasons["long.txt"] and "max_document_chars" in reasons["long.txt"]
+    assert "has 3 pages; the limit is 2" in reasons["three-pages.pdf"]
+
+
+def test_a_folder_entry_that_is_not_a_file_is_ignored(tmp_path):
+    (tmp_path / "folder.pdf").mkdir()
+    (tmp_path / "note.txt").write_text("The Mission was deployed in 2013.", encoding="utf-8")
+    (tmp_path / "dangling.md").symlink_to(tmp_path / "nowhere.md")
+    assert [d.doc_id for d in read_folder(tmp_path).documents] == ["note"]
