@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import Settings
+from .config import Settings, offline_environment
 from .errors import AssistantError
 from .ingest import SUPPORTED_SUFFIXES
 
@@ -784,6 +784,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run a command. A reader that goes away (`assistant documents | head -1`) ends it
     quietly: stdout is pointed at /dev/null, as Python's documentation on SIGPIPE advises, so
     that the final flush at exit cannot fail again."""
+    offline_environment()  # before any model, faiss or OpenMP library loads
     try:
         code = run(argv)
         sys.stdout.flush()

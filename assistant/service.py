@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from pathlib import Path
@@ -22,9 +23,11 @@ __all__ = ["Assistant", "BuildProgress"]
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
+@functools.lru_cache(maxsize=1)
 def single_threaded_blas() -> None:
     """Our matrix products are tiny; OpenBLAS threads left spinning after one of them steal
-    both cores from the embedder's own threads (measured: 99 ms per question instead of 16)."""
+    both cores from the embedder's own threads (measured: 99 ms per question instead of 16).
+    Once per process: a second call was seen to leave the embedder slow."""
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1, user_api="blas")
