@@ -8,7 +8,6 @@ before or during the swap leaves folders that `recover` completes, rolls back or
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -21,6 +20,7 @@ import numpy as np
 
 from .chunk import Chunk
 from .errors import IndexCorruptError, IndexMissingError, IndexUnavailableError
+from .ingest import file_sha256
 from .lexical import LexicalIndex
 
 log = logging.getLogger(__name__)
@@ -48,21 +48,13 @@ class LoadedIndex:
     outlines: dict[str, dict] = field(default_factory=dict)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def file_checksums(folder: Path) -> dict[str, dict]:
     """Size and sha256 of every file under `folder` except the manifest, by relative path."""
     listed = {}
     for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
         name = path.relative_to(folder).as_posix()
         if name != "manifest.json":
-            listed[name] = {"size": path.stat().st_size, "sha256": _sha256(path)}
+            listed[name] = {"size": path.stat().st_size, "sha256": file_sha256(path)}
     return listed
 
 
@@ -162,7 +154,7 @@ def verify_files(index_dir: Path, manifest: dict) -> None:
         try:
             size = path.stat().st_size
             problem = ("has the wrong size" if size != meta.get("size")
-                       else "has the wrong checksum" if _sha256(path) != meta.get("sha256") else None)
+                       else "has the wrong checksum" if file_sha256(path) != meta.get("sha256") else None)
         except FileNotFoundError:
             problem = "is missing"
         except OSError as error:
