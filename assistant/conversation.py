@@ -61,7 +61,8 @@ class Conversation:
         words = content_words(last.resolved_question or last.question).split()
         if last.citations:
             section = last.citations[0].section.split(" > ")[-1]
-            words += [w for w in content_words(plain_title(section)).split() if w not in words]
+            # In lower case: a title's capitals are not names the answer must contain.
+            words += [w for w in content_words(plain_title(section)).lower().split() if w not in words]
         return " ".join(dict.fromkeys(words))
 
 
