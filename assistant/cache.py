@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 MAX_SEGMENTS = 16
 # While embedding, new vectors are saved at least this often: a killed build loses at most this much.
 SAVE_EVERY_SECONDS = 15.0
+# Target duration of one embedding batch, so that progress is reported about this often.
+BATCH_SECONDS = 2.0
 
 
 def text_key(text: str) -> str:
@@ -162,10 +164,11 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 
 def cached_embed(cache: EmbeddingCache | None, encode, texts: list[str], on_batch=None,
-                 batch: int = 16) -> np.ndarray:
+                 batch: int = 4) -> np.ndarray:
     """Vectors for `texts`: cached rows where known, `encode` for the rest in small batches
-    (`on_batch(done, total)` after each, for progress). New vectors are saved to the cache every
-    few batches, so that a build killed half-way keeps most of its work."""
+    (`on_batch(done, total)` after each, for progress). The batch grows or shrinks so that one
+    takes about BATCH_SECONDS: progress moves every few seconds even on a busy machine. New
+    vectors are saved to the cache every SAVE_EVERY_SECONDS, so a killed build keeps its work."""
     dim = cache.dim if cache else None
     out: list[np.ndarray | None] = [cache.get(t) if cache else None for t in texts]
     missing = list(dict.fromkeys(t for t, row in zip(texts, out) if row is None))
@@ -173,16 +176,21 @@ def cached_embed(cache: EmbeddingCache | None, encode, texts: list[str], on_batc
     report = on_batch or (lambda _done, _total: None)
     report(0, len(missing))
     last_save = time.monotonic()
-    for start in range(0, len(missing), batch):
+    start = 0
+    while start < len(missing):
         part = missing[start:start + batch]
+        began = time.monotonic()
         vectors = np.asarray(encode(part), dtype=np.float32)
+        rate = len(part) / max(time.monotonic() - began, 1e-3)
+        batch = int(min(64, max(1, rate * BATCH_SECONDS)))
         fresh.update(zip(part, vectors))
         if cache is not None:
             cache.put(part, vectors)
             if time.monotonic() - last_save > SAVE_EVERY_SECONDS:
                 cache.save()
                 last_save = time.monotonic()
-        report(min(start + batch, len(missing)), len(missing))
+        start += len(part)
+        report(start, len(missing))
     if cache is not None:
         cache.save()
     rows = [row if row is not None else fresh[t] for t, row in zip(texts, out)]
