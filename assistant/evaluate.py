@@ -488,7 +488,9 @@ def format_side_by_side(results: dict[str, dict], metrics: tuple[str, ...] = SID
     lines.append("questions: " + ", ".join(f"{n} {results[n]['count']}" for n in names))
     cv = next((n for n in names if n.startswith("cv")), None)
     if "blind" in results and cv:
-        gaps = [f"{m} {results['blind']['summary'].get(m, 0) - results[cv]['summary'].get(m, 0):+.3f}"
-                for m in ("key_facts", "abstention", "false_abstention")]
-        lines.append(f"blind minus {cv}: " + ", ".join(gaps) + " (more than ±0.05 apart: still tuned to dev)")
+        gaps = {m: results["blind"]["summary"].get(m, 0) - results[cv]["summary"].get(m, 0)
+                for m in ("key_facts", "abstention", "false_abstention")}
+        apart = [m for m, gap in gaps.items() if abs(gap) > 0.05]
+        lines.append(f"blind minus {cv}: " + ", ".join(f"{m} {gap:+.3f}" for m, gap in gaps.items())
+                     + (f" ({', '.join(apart)} more than 0.05 apart)" if apart else " (all within 0.05)"))
     return "\n".join(lines)
