@@ -1,7 +1,8 @@
 """Faults on the shelf and on the disk: nothing takes the assistant down, nothing damaged answers.
 
 Real parts throughout: excerpts of the real report, the real embedder, real FAISS/BM25 files,
-PDFs made with fpdf2, real processes killed with SIGKILL, a real non-root user (setpriv), real
+PDFs made with fpdf2, real processes killed with SIGKILL, a real process that file permissions bind
+(root without its permission-bypassing capabilities, via setpriv), real
 read-only and full file systems (tmpfs mounts). Run apart with `pytest -m faults`.
 """
 
@@ -317,11 +318,15 @@ print(json.dumps(out))
 """
 
 
-def run_as_nobody(documents: Path, index_dir: Path) -> dict:
+def run_without_file_permissions(documents: Path, index_dir: Path) -> dict:
+    """Run the assistant as root without the capabilities that bypass file permissions
+    (setpriv drops them from the bounding set): it reads and writes only as a file's owner, group
+    or others may. Unlike switching to the user nobody, this still reaches a checkout that lies
+    in a folder private to root (a CI clone in a `mktemp -d` folder)."""
     if os.geteuid() != 0 or not shutil.which("setpriv"):
-        pytest.skip("needs root and setpriv to run the assistant as the user nobody")
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "HOME": "/tmp"}
-    run = subprocess.run(["setpriv", "--reuid", "nobody", "--regid", "nogroup", "--clear-groups", sys.executable,
+        pytest.skip("needs root and setpriv to drop the capabilities that bypass file permissions")
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    run = subprocess.run(["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner,-chown", sys.executable,
                           "-c", AS_USER, str(CODE_ROOT), str(documents), str(index_dir)],
                          capture_output=True, text=True, timeout=600, env=env)
     assert run.returncode == 0, run.stderr[-3000:]
@@ -352,12 +357,11 @@ def chown_tree(folder: Path, uid: int, gid: int) -> None:
 def test_an_unreadable_document_is_skipped_by_name_and_never_stops_the_check(pristine, open_tmp):
     root = open_tmp / "shelf"
     settings = copy_shelf(pristine, root)
-    chown_tree(root, 65534, 65534)  # the shelf and index belong to nobody...
-    secret = settings.documents_dir / "secret.txt"
+    secret = settings.documents_dir / "secret.txt"  # the shelf and index belong to the process's user...
     secret.write_text(PEOPLE, encoding="utf-8")
-    os.chown(secret, 0, 0)
-    secret.chmod(0o600)  # ...except one document nobody may not read
-    out = run_as_nobody(settings.documents_dir, settings.index_dir)
+    os.chown(secret, 65534, 65534)
+    secret.chmod(0o600)  # ...except one document, which only its owner (nobody) may read
+    out = run_without_file_permissions(settings.documents_dir, settings.index_dir)
     assert "error" not in out, out
     assert out["staleness_before"] == "the documents changed"
     assert out["documents"] == ["intro"]
@@ -371,7 +375,8 @@ def test_an_index_folder_that_cannot_be_written_serves_the_last_index(pristine, 
     settings = copy_shelf(pristine, root)
     (settings.documents_dir / "people.txt").write_text(PEOPLE, encoding="utf-8")  # a build is due
     open_up(root)
-    out = run_as_nobody(settings.documents_dir, settings.index_dir)  # root owns everything
+    chown_tree(root, 65534, 65534)  # another user owns everything: readable, not writable
+    out = run_without_file_permissions(settings.documents_dir, settings.index_dir)
     assert "error" not in out, out
     assert out["documents"] == ["intro"] and out["built"] is False
     assert any("cannot be written" in w and "permission denied" in w for w in out["warnings"]), out
@@ -383,7 +388,8 @@ def test_no_index_and_no_way_to_build_one_says_what_to_do(pristine, open_tmp):
     settings = copy_shelf(pristine, root)
     shutil.rmtree(settings.index_dir)
     open_up(root)
-    out = run_as_nobody(settings.documents_dir, settings.index_dir)
+    chown_tree(root, 65534, 65534)
+    out = run_without_file_permissions(settings.documents_dir, settings.index_dir)
     assert out["error"].startswith("IndexUnavailableError: There is no index in"), out
     assert "permission denied" in out["error"] and "--index-dir" in out["error"]
 
