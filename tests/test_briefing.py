@@ -10,7 +10,7 @@ import json
 import pytest
 
 from assistant import briefing, display
-from assistant.answer import Answer, Citation
+from assistant.answering.types import Answer, Citation
 from assistant.retrieve import Hit
 
 DOC = "epon-minusma-2019"
