@@ -215,7 +215,7 @@ def summarise(records: list[dict]) -> dict:
             "ci95": bootstrap_intervals(records), "items": records, "count": len(records)}
 
 
-def cross_validate(records: list[dict], settings: Settings, folds: int = 5, seed: int = 0,
+def cross_validate(records: list[dict], folds: int = 5, seed: int = 0,
                    false_abstention: float = 0.03) -> dict:
     """What the fitted parts of abstention score on questions they were not fitted on: k folds
     over the records; on each, the logistic model and its threshold, and the figure-gap limit,
@@ -465,7 +465,7 @@ def generalisation_report(assistant, eval_dir: str | Path, folds: int = 5) -> di
             results[split] = evaluate(assistant, by_split[split])
     tuned = [r for split in ("dev", "test") if split in results for r in results[split]["items"]]
     if tuned:
-        results[f"cv{folds} dev+test"] = cross_validate(tuned, assistant.settings, folds)
+        results[f"cv{folds} dev+test"] = cross_validate(tuned, folds)
     conversations = load_conversations(eval_dir)
     if conversations:
         results["conversations"] = evaluate_conversations(assistant, conversations)

@@ -85,15 +85,13 @@ def _record(answerable: bool, signal: float, draft_ok: bool = True) -> dict:
 
 
 def test_cross_validation_refits_abstention_on_the_other_folds():
-    from assistant.config import Settings
-
     records = [_record(True, 0.6 + 0.004 * k) for k in range(80)] + [_record(False, 0.1 + 0.004 * k) for k in range(20)]
-    result = evaluate.cross_validate(records, Settings(), folds=5)
+    result = evaluate.cross_validate(records, folds=5)
     assert result["count"] == 100 and result["folds"] == 5
     assert result["summary"]["abstention"] >= 0.9  # separable: every fold's fit refuses the unanswerable
     assert result["summary"]["false_abstention"] <= 0.1
     noise = [_record(k % 5 != 0, (k * 37 % 100) / 100) for k in range(100)]  # no signal at all
-    assert evaluate.cross_validate(noise, Settings(), folds=5)["summary"]["abstention"] < 0.6
+    assert evaluate.cross_validate(noise, folds=5)["summary"]["abstention"] < 0.6
 
 
 def test_conversation_metrics_reward_resolution_and_punish_rewrites(assistant):

@@ -101,14 +101,15 @@ def distinctive_names(question: str, vocabulary: Vocabulary) -> list[str]:
     return [t for t in name_tokens(question) if not set(lexical_tokens(t)) <= vocabulary.common]
 
 
-def refusal_reason(question: str, scored: list[ScoredSentence], vocabulary: Vocabulary, gap_limit: float) -> str | None:
-    """The rules that refuse outright, with the reason in one sentence; None when none applies."""
+def refusal_reason(question: str, values: dict[str, float], vocabulary: Vocabulary, gap_limit: float) -> str | None:
+    """The rules that refuse outright, with the reason in one sentence; None when none applies.
+    `values` are the question's features(), which already measure unknown words and the figure gap."""
     unknown = unknown_names(question, vocabulary)
     if unknown:
         return "It never mentions " + ", ".join(f"“{term}”" for term in unknown) + "."
-    if unknown_share(question, vocabulary) > 0.5:
+    if values["unknown_words"] > 0.5:
         return OFF_TOPIC
-    if quantity_gap(question, scored, vocabulary.idf) >= gap_limit:
+    if values["quantity_gap"] >= gap_limit:
         return NO_FIGURE
     return None
 

@@ -1,7 +1,8 @@
 """The answer rules, tried in order: the first that applies composes the draft answer.
 
-Each rule is a small function `(question, context) -> Draft | None` with a docstring saying when
-it applies. The last rule, a span of the passage that answers, always applies."""
+Each rule is a small function `(question, query vector, hits, scored sentences, context) -> Draft
+| None` with a docstring saying when it applies. The last rule, a span of the passage that
+answers, always applies."""
 
 from __future__ import annotations
 
