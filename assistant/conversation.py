@@ -132,6 +132,5 @@ def is_follow_up(question: str) -> bool:
 
 def subject_words(question: str) -> list[str]:
     """Words that can name what a question is about (not stopwords, not the document's voice)."""
-    text = DOCUMENT_VOICE.sub(" ", question)
-    return [w for w in re.findall(r"[\w’'-]+", text.lower().replace("’", "'"))
-            if w not in STOPWORDS and w not in POINTING_WORDS and (len(w) > 2 or any(ch.isdigit() for ch in w))]
+    words = content_words(DOCUMENT_VOICE.sub(" ", question)).lower().replace("’", "'").split()
+    return [w for w in words if w not in POINTING_WORDS]
