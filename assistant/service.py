@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from .answering import AnswerContext, Trace, answer_question, build_vocabulary, check_settings
-from .answering.outline import framework_kinds, section_hits, section_opening
+from .answering.outline import body_sections, framework_kinds, section_hits, section_opening
 from .answering.types import Answer
 from .config import Settings, offline_environment, validated
 from .conversation import Conversation
@@ -60,9 +60,9 @@ class Assistant:
         self._framework: dict | None = None
         self._aliases = {k: v for outline in self.index.outlines.values() for k, v in outline.items()}
         self._kinds = framework_kinds(self._aliases)
-        idf = inverse_document_frequency([c.text for c in self.index.chunks])
-        self._vocabulary = build_vocabulary(list(self.index.documents.values()) or [c.text for c in self.index.chunks],
-                                            [c.text for c in self.index.chunks], idf)
+        chunk_texts = [c.text for c in self.index.chunks]
+        self._vocabulary = build_vocabulary(list(self.index.documents.values()) or chunk_texts, chunk_texts,
+                                            inverse_document_frequency(chunk_texts))
         self._chapter_list = list(dict.fromkeys(c.section.split(" > ")[0] for c in self.index.chunks if c.kind == "body"))
 
     @classmethod
@@ -122,7 +122,7 @@ class Assistant:
         return self._framework
 
     def _build_framework(self) -> dict[str, list[tuple[str, str, str]]]:
-        sections = {c.section.split(" > ")[-1]: c.section for c in self.index.chunks if c.kind == "body" and not c.summary}
+        sections = {s.split(" > ")[-1]: s for s in body_sections(self.index.chunks)}
         groups: dict[str, list[tuple[str, str, str]]] = {}
         for kind, parts in self._kinds.items():
             for title, alias in parts:
