@@ -93,16 +93,37 @@ def content_words(text: str) -> str:
 # it recommend?') is not one: DOCUMENT_VOICE removes those first.
 PRONOUN = re.compile(r"\b(?:it|its|this|that|these|those|they|them|their|there|he|she|him|his|her|the same|the latter|"
                      r"the former|(?:which|that|this|the\s+\w+)\s+ones?)\b", re.I)
+POSSESSIVES = frozenset("its their his her".split())
 DOCUMENT_VOICE = re.compile(r"\b(?:does|did|do|can|could|would|should|will)\s+(?:it|they)\s+(?:say|see|recommend|propose|"
                             r"suggest|find|identify|mention|describe|argue|conclude|consider|discuss|list|note|mean|"
                             r"cover|give|offer|outline|assess|count|name)\b|"
-                            r"\bthe (?:report|study|authors?|document)\b", re.I)
+                            r"\b(?:the|this) (?:report|study|assessment|authors?|document)\b", re.I)
+# 'there' and 'it' that stand for nothing: 'Is there a camp in the North?', 'Should there be talks?',
+# 'Is it time to scale down?', 'Why is it hard to attribute effects?'.
+EMPTY_SUBJECT = re.compile(r"\b(?:is|are|was|were|should|could|would|will|might|can)\s+there\b|"
+                           r"\bthere\s+(?:is|are|was|were|be)\b|"
+                           r"\b(?:is|was|isn't|wasn't)\s+it\s+(?:\w+\s+){0,2}?(?:to|that)\b|"
+                           r"\bit\s+(?:is|was)\s+(?:\w+\s+){0,2}?(?:to|that)\b", re.I)
+# 'that' opening a clause, not pointing back: 'the request that was not met', 'say that the authors ...'.
+CLAUSE_THAT = re.compile(r"\bthat\s+(?=(?:is|are|was|were|has|have|had|would|could|will|can|did|does|do|the|a|an)\b)",
+                         re.I)
+# Where a question starts a second clause, whose pronouns can point back to a subject the first
+# clause named: 'What is the Pact and who signed it?', 'How was X regarded when it arrived?'.
+CLAUSE_JOIN = re.compile(r"\b(?:and|when|because|since|after|before|if|while|until|once|or|but)\b|,", re.I)
+# A definition question about a term named without an article: 'What is peacekeeping?'.
+DEFINITION = re.compile(r"^\s*(?:what|who)\s+(?:is|are|was|were)\s+(?!the\b)[\w’'-]+(?:\s+[\w’'-]+){0,2}\s*\??\s*$", re.I)
+# A question with no name and at most this many subject words leans on the conversation for its
+# subject ('Who won?', 'Were the soldiers prosecuted?').
+MAX_UNNAMED_WORDS = 2
 BARE_ORDINAL_REFERENCE = re.compile(rf"\bthe\s+(?:{ORDINALS}|last|next|other)(?:\s+one)?\s*\??\s*$", re.I)
 # Follow-ups that are complete only with the previous turn: 'Why?', 'Why not?', 'How so?'.
 BARE_WHY = re.compile(r"^\s*(?:and\s+|but\s+|so\s+)?(?:why|why not|how so|how come|in what way|"
                       r"why (?:is|was|are|were|did|does) (?:that|this|it)(?: so)?)\s*\??\s*$", re.I)
 OPENER = re.compile(r"^\s*(?:and|but|also|so|then)\b[\s,]*", re.I)
 MAX_ELLIPTICAL_WORDS = 4
+# A question opened by 'And', 'So', 'Then' continues the conversation unless it names its subject
+# or has more words than this ('And who provides most of the troops?').
+MAX_CONTINUING_WORDS = 3
 # 'What about X, what does the report say?', 'What about X: how many ...?': a topic, then the
 # question asked in full about it.
 SPELLED_OUT = re.compile(r"^\s*(?:and\s+|but\s+)?(?:what|how)\s+about\s+[^,:;?]{3,}[,:;]\s*"
@@ -110,16 +131,22 @@ SPELLED_OUT = re.compile(r"^\s*(?:and\s+|but\s+)?(?:what|how)\s+about\s+[^,:;?]{
                          re.I)
 # Words that point back rather than name a subject.
 POINTING_WORDS = frozenset("one ones what's that's it's there's take".split())
+# A name: a capitalised word or an acronym after the first word ('Kidal', 'the AU', 'G5 Sahel').
+NAME = re.compile(r"(?<=\s)[\"'‘“(]*[A-Z][\w’'-]*")
 
 
 def is_follow_up(question: str) -> bool:
     """Whether a question cannot stand on its own: 'Why?', 'What about Kidal?', 'And the
-    Centre?', 'And the third?', or a pronoun in a question too short to name its own subject
-    ('What are its risks?'). A question that names its subject is never a follow-up, however it
-    opens ('And what does the report say about the 2015 peace agreement?')."""
+    Centre?', 'And the third?', a pronoun that points outside the question in a question too short
+    to name its own subject ('What are its risks?'), a question opened by 'And'/'So' that names no
+    subject ('And who provides most of the troops?'), or one with no name and at most two words of
+    subject ('Who won?', 'Were the soldiers prosecuted?'). A question that names its subject is never a
+    follow-up, however it opens ('And what does the report say about the 2015 peace agreement?'),
+    and a pronoun that points to a subject the question itself names does not make it one ('What
+    is the Pact for Peace and who signed it?')."""
     if SPELLED_OUT.match(question):
         return False  # 'What about X, what does the report say?': the person asked it in full
-    if BARE_WHY.match(question) or WHAT_ABOUT.match(question) or BARE_ORDINAL_REFERENCE.search(question):
+    if BARE_WHY.match(question) or WHAT_ABOUT.match(question) or _bare_ordinal(question):
         return True
     rest = OPENER.sub("", question)
     if rest != question and AND_TOPIC.match(question):
@@ -127,7 +154,48 @@ def is_follow_up(question: str) -> bool:
     words = subject_words(rest)
     if not words:
         return True
-    return bool(PRONOUN.search(DOCUMENT_VOICE.sub(" ", rest))) and len(words) <= MAX_ELLIPTICAL_WORDS
+    if pointing_pronoun(rest):
+        return len(words) <= MAX_ELLIPTICAL_WORDS
+    if NAME.search(rest) or DOCUMENT_VOICE.search(rest) or REFERENCE.search(rest):
+        return False
+    if rest != question:
+        return len(words) <= MAX_CONTINUING_WORDS
+    return len(words) <= MAX_UNNAMED_WORDS and not DEFINITION.match(rest)
+
+
+def _bare_ordinal(question: str) -> bool:
+    """'What is the third one?' points back; 'How many challenges does it list, and what is the
+    first?' counts within the question."""
+    ordinal = BARE_ORDINAL_REFERENCE.search(question)
+    if not ordinal:
+        return False
+    joins = list(CLAUSE_JOIN.finditer(question[: ordinal.start()]))
+    return not (joins and subject_words(question[: joins[-1].start()]))
+
+
+def _blank(pattern: re.Pattern, text: str) -> str:
+    """Text with the pattern's matches replaced by spaces (positions kept)."""
+    return pattern.sub(lambda match: " " * len(match.group(0)), text)
+
+
+def pointing_pronoun(question: str) -> bool:
+    """Whether a pronoun of the question points outside it: not the document's voice, not an
+    empty 'there is'/'is it time to', not a clause-opening 'that', and not a pronoun whose subject
+    the question named before it (a possessive after a subject word, 'MINUSMA used its offices';
+    any pronoun in a clause after one that names something, 'What is JNIM and which groups formed
+    it?', but not 'Did anything change after it was signed?')."""
+    text = question
+    for pattern in (CLAUSE_THAT, DOCUMENT_VOICE, EMPTY_SUBJECT):
+        text = _blank(pattern, text)
+    return any(not _bound_within(text, match) for match in PRONOUN.finditer(text))
+
+
+def _bound_within(text: str, pronoun: re.Match) -> bool:
+    before = text[: pronoun.start()]
+    if pronoun.group(0).lower() in POSSESSIVES:
+        return bool(subject_words(before))
+    joins = list(CLAUSE_JOIN.finditer(before))
+    return bool(joins) and bool(NAME.search(before[: joins[-1].start()]))
 
 
 def subject_words(question: str) -> list[str]:

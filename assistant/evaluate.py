@@ -17,6 +17,9 @@ from .config import Settings
 from .text import eval_tokens
 
 CONVERSATIONS_FILE = "conversations.jsonl"
+# Conversations written apart from the code and never used to choose a rule or a weight.
+BLIND_CONVERSATIONS_FILE = "conversations-blind.jsonl"
+CONVERSATION_FILES = (CONVERSATIONS_FILE, BLIND_CONVERSATIONS_FILE)
 
 KS = (1, 3, 5, 10)
 HEADLINE = ("recall@5", "mrr@10", "key_facts", "abstention", "false_abstention", "verbatim", "answer_words_median",
@@ -51,7 +54,7 @@ class EvalItem:
 def load_items(path: str | Path) -> list[EvalItem]:
     """Items from one JSONL file or from every *.jsonl file of a folder (split = file name)."""
     path = Path(path)
-    files = sorted(p for p in path.glob("*.jsonl") if p.name != CONVERSATIONS_FILE) if path.is_dir() else [path]
+    files = sorted(p for p in path.glob("*.jsonl") if p.name not in CONVERSATION_FILES) if path.is_dir() else [path]
     if not files:
         raise FileNotFoundError(f"No evaluation file (*.jsonl) in {path}.")
     items = []
@@ -456,7 +459,7 @@ SIDE_BY_SIDE = ("recall@5", "mrr@10", "key_facts", "abstention", "false_abstenti
 def generalisation_report(assistant, eval_dir: str | Path, folds: int = 5) -> dict[str, dict]:
     """The numbers `make eval` prints side by side: the blind split (never used to choose
     anything), k-fold cross-validation of the fitted abstention over dev+test, the test and dev
-    splits, and the conversations."""
+    splits, and the two sets of conversations (the blind one never used to choose anything)."""
     items = load_items(eval_dir)
     results = {}
     by_split = {split: [i for i in items if i.split == split] for split in ("blind", "test", "dev")}
@@ -466,9 +469,10 @@ def generalisation_report(assistant, eval_dir: str | Path, folds: int = 5) -> di
     tuned = [r for split in ("dev", "test") if split in results for r in results[split]["items"]]
     if tuned:
         results[f"cv{folds} dev+test"] = cross_validate(tuned, folds)
-    conversations = load_conversations(eval_dir)
-    if conversations:
-        results["conversations"] = evaluate_conversations(assistant, conversations)
+    for name, file in (("conversations", CONVERSATIONS_FILE), ("conversations blind", BLIND_CONVERSATIONS_FILE)):
+        conversations = load_conversations(Path(eval_dir) / file)
+        if conversations:
+            results[name] = evaluate_conversations(assistant, conversations)
     return results
 
 
@@ -477,7 +481,7 @@ def format_side_by_side(results: dict[str, dict], metrics: tuple[str, ...] = SID
     abstention and false abstention (more than 0.05 apart: the rules are still tuned to dev)."""
     names = list(results)
     lines = [f"{'metric':<22}" + "".join(f"{n:>18}" for n in names), "-" * (22 + 18 * len(names))]
-    extra = ("resolution", "standalone_rewritten") if "conversations" in results else ()
+    extra = ("resolution", "standalone_rewritten") if any(n.startswith("conversations") for n in names) else ()
     for metric in metrics + extra:
         cells = []
         for name in names:

@@ -10,7 +10,12 @@ from assistant.conversation import Conversation, is_follow_up, swap_reference
 @pytest.mark.parametrize("question", [
     "And what about the Centre?", "Why was it not chosen?", "Why?", "How so?", "And the third?",
     "What is the third one?", "What are its risks?", "Who funds it?", "How did that change after 2015?",
-    "And option 2c?", "What about Kidal?"])
+    "And option 2c?", "What about Kidal?",
+    # No pronoun, but no subject of their own either.
+    "Who won?", "Why so few?", "What are the disadvantages?", "Were the soldiers prosecuted?",
+    "And who provides most of the troops?", "Then why not decentralise completely?",
+    # A pronoun after a clause that names nothing still points back.
+    "Did anything change after it was signed?"])
 def test_elliptical_questions_are_follow_ups(question):
     assert is_follow_up(question)
 
@@ -20,7 +25,16 @@ def test_elliptical_questions_are_follow_ups(question):
     "Why has the Mission struggled to protect civilians in central Mali?",
     "Which options does it see for the Mission's future?",  # 'it' is the report speaking
     "And what does the report say about the 2015 peace agreement?",
-    "So what is option 2b?", "What does the report recommend on the mandate?"])
+    "So what is option 2b?", "What does the report recommend on the mandate?",
+    # 'there' and 'it' that stand for nothing.
+    "Is there a peace process for Central Mali?", "Is it time to scale down in the North?",
+    "Should there be dialogue with Islamist leaders?",
+    # A pronoun whose subject the question itself names.
+    "What is JNIM and which groups formed it?", "How was MINUSMA regarded when it first arrived?",
+    "How has MINUSMA used its good offices?", "What did the gendarmerie request that was largely not delivered?",
+    "How many challenges to its legitimacy does the report list, and what is the first?",
+    # Short, but about a named term or the document itself.
+    "What is peacekeeping?", "What is the purpose of the report?"])
 def test_a_question_that_names_its_subject_is_never_a_follow_up(question):
     assert not is_follow_up(question)
 
@@ -86,3 +100,14 @@ def test_a_pronoun_follow_up_on_a_numbered_option_is_answered_from_it(assistant)
     risks = assistant.ask("What are its risks?", conversation)
     assert "option 2b" in risks.resolved_question
     assert risks.citations and all(c.section.endswith("b) Focus on the Centre") for c in risks.citations)
+
+
+def test_only_the_words_typed_choose_the_sentence_of_a_follow_up(assistant):
+    """The topic a follow-up inherits steers the search; the sentence quoted must answer the
+    words typed. 'What are the disadvantages?' after a question on option 3 quotes a sentence about
+    what is wrong with it, not one that only repeats 'counter-terrorism mission'."""
+    conversation = Conversation()
+    conversation.add(assistant.ask("Could MINUSMA be turned into a counter-terrorism mission?", conversation))
+    answer = assistant.ask("What are the disadvantages?", conversation)
+    assert answer.understood_as and "counter-terrorism" in answer.understood_as
+    assert not answer.abstained and "disadvantage" in answer.answer.lower(), answer.answer

@@ -9,7 +9,7 @@ import pytest
 
 from assistant.clean import covered_fraction
 from assistant.config import PROJECT_ROOT
-from assistant.evaluate import CONVERSATIONS_FILE, is_relevant, load_conversations, load_items
+from assistant.evaluate import CONVERSATION_FILES, is_relevant, load_conversations, load_items
 from assistant.text import eval_tokens
 from tests.conftest import REPORT
 
@@ -19,13 +19,13 @@ REPORT_TOKENS = eval_tokens(REPORT_TEXT)
 KEYS = {"id", "question", "category", "answer", "keywords", "evidence"}
 
 
-CONVERSATIONS = load_conversations(PROJECT_ROOT / "eval")
+CONVERSATIONS = [c for file in CONVERSATION_FILES for c in load_conversations(PROJECT_ROOT / "eval" / file)]
 TURNS = [turn for _id, turns in CONVERSATIONS for turn in turns]
 
 
 def test_files_hold_only_contract_items():
     for path in sorted((PROJECT_ROOT / "eval").glob("*.jsonl")):
-        if path.name == CONVERSATIONS_FILE:
+        if path.name in CONVERSATION_FILES:
             continue
         for line in path.read_text(encoding="utf-8").splitlines():
             record = json.loads(line)
@@ -41,16 +41,17 @@ def test_sizes_and_splits():
     assert sum(i.answerable for i in blind) >= 120 and sum(not i.answerable for i in blind) >= 40
 
 
-def test_conversations_follow_the_contract():
-    lines = (PROJECT_ROOT / "eval" / CONVERSATIONS_FILE).read_text(encoding="utf-8").splitlines()
-    for line in lines:
+@pytest.mark.parametrize("file", CONVERSATION_FILES)
+def test_conversations_follow_the_contract(file):
+    conversations = load_conversations(PROJECT_ROOT / "eval" / file)
+    for line in (PROJECT_ROOT / "eval" / file).read_text(encoding="utf-8").splitlines():
         record = json.loads(line)
         assert set(record) == {"id", "turns"} and 3 <= len(record["turns"]) <= 5, record["id"]
         assert record["turns"][0]["standalone"] is None  # a conversation opens with a full question
         for turn in record["turns"]:
             assert KEYS | {"standalone"} <= set(turn) <= KEYS | {"standalone", "document"}, turn["id"]
-    assert len(CONVERSATIONS) >= 25
-    later = [t for _id, turns in CONVERSATIONS for t in turns[1:]]
+    assert len(conversations) >= 25
+    later = [t for _id, turns in conversations for t in turns[1:]]
     assert any(t.standalone is None for t in later) and any(t.standalone for t in later)
 
 

@@ -28,10 +28,14 @@ DEFINITION = re.compile(r"^\s*(?:(?:what|who)\s+(?:is|are|was|were)\s+(?:the\s+|
 
 
 def score_sentences(question: str, query_vector: np.ndarray, hits: list[Hit], chunks: list[Chunk],
-                    sentence_vectors: np.ndarray, offsets: np.ndarray, settings: Settings) -> list[ScoredSentence]:
+                    sentence_vectors: np.ndarray, offsets: np.ndarray, settings: Settings,
+                    typed: str | None = None) -> list[ScoredSentence]:
     """Score every sentence of the top passages: meaning (embedding similarity), shared
-    words, and a small prior for the better-ranked passage."""
-    query = set(lexical_tokens(question))
+    words, and a small prior for the better-ranked passage. For a follow-up, `question` is the
+    resolved question and `typed` what the person typed: the topic the conversation added steers
+    the search and the similarity, but only the words the person typed count as shared words (a
+    sentence that repeats the earlier topic is not thereby an answer to the new question)."""
+    query = set(lexical_tokens(question if typed is None else typed))
     term = defined_term(question)
     wants_number = bool(FACTOID.match(question))
     scored = []
