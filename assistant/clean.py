@@ -206,7 +206,7 @@ def _mark_footnotes(lines: list[_Line], layout: Layout) -> None:
 def _drop_footnote_tails(lines: list[_Line]) -> None:
     """A line with a web address right after footnote text is the tail of a footnote whose start
     the extraction lost (' 2018, https://…'); left in the body, it splits the sentence that runs on
-    after it ('… between the Mission' / 'and other actors.')."""
+    after it ('… between the operation' / 'and other actors.')."""
     previous = None
     for line in lines:
         if not line.text.strip():
@@ -218,8 +218,8 @@ def _drop_footnote_tails(lines: list[_Line]) -> None:
 
 def _mark_orphan_footnote_lines(lines: list[_Line]) -> None:
     """A lone line set off by a blank line and run straight into the next footnote is the end
-    of the footnote before it, carried over to this page ('Menace? NUPI Working Paper, 884.'
-    above '54 Wolfram Lacher ...'); left in the body, it ends the paragraph above mid-sentence."""
+    of the footnote before it, carried over to this page ('Menace? Working Paper, 884.' above
+    '54 Wolfram Lacher ...'); left in the body, it ends the paragraph above mid-sentence."""
     last_note = None
     for i, line in enumerate(lines):
         if line.kind == "note":

@@ -42,7 +42,7 @@ class Settings:
     chunk_max_words: int = 280
     embed_section_titles: bool = True
     max_document_pages: int = 1000  # a PDF with more pages is skipped with the reason (not indexed)
-    max_document_chars: int = 2_000_000  # a document with more text is skipped (8x the MINUSMA report)
+    max_document_chars: int = 2_000_000  # a document with more text is skipped (8x the shipped report)
 
     # Retrieval.
     mode: str = "hybrid"  # "hybrid", "dense", "bm25"

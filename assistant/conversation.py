@@ -136,7 +136,7 @@ def is_follow_up(question: str) -> bool:
         return True
     rest = OPENER.sub("", question)
     if rest != question and AND_TOPIC.match(question):
-        return True  # 'And the Centre?': a topic with no question of its own
+        return True  # 'And the coast?': a topic with no question of its own
     words = subject_words(rest)
     if not words:
         return True

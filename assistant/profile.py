@@ -98,7 +98,7 @@ class DocumentProfile:
     chapters: tuple[ChapterFix, ...] = ()
     levels: tuple[LevelFix, ...] = ()
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)  # heading -> other names
-    framework_kinds: tuple[str, ...] = ()  # 'dimension', ... (each numbered by aliases 'dimension 3')
+    framework_kinds: tuple[str, ...] = ()  # 'scenario', ... (each numbered by aliases 'scenario 3')
     subject_names: tuple[str, ...] = ()  # names so common in the document that they name nothing
     refusal: str = DEFAULT_REFUSAL
     source: str = "inferred"  # "profile", "outline" (legacy file) or "inferred"
@@ -246,7 +246,7 @@ def _first_page_title(lines: list[str]) -> str:
 
 def _authors_from_metadata(author: str) -> tuple[str, ...]:
     """'Ada Quill; Ben Roe' or 'Ada Quill and Ben Roe' as ('Quill, Ada', 'Roe, Ben')."""
-    names = [n.strip() for n in re.split(r";|\band\b|&", author or "") if n.strip()]
+    names = [n.strip() for n in re.split(r";|\band\b|&", author or "") if re.search(r"[^\W\d_]{2}", n)]
     return tuple(_family_first(n) for n in names)
 
 
@@ -280,11 +280,6 @@ def _short(title: str, words: int = 8) -> str:
 
 
 # --- across documents ----------------------------------------------------------------------------
-
-def numbered_alias(kind: str) -> re.Pattern:
-    """An alias that numbers a part of the kind: 'dimension 3', 'option 2b'."""
-    return re.compile(rf"^{re.escape(kind)} \d{{1,2}}[a-h]?$", re.I)
-
 
 def shelf_profiles(documents_dir: str | Path, manifest: dict) -> dict[str, DocumentProfile]:
     """The profile of each document in an index manifest: its profile (or legacy outline) file,

@@ -43,7 +43,7 @@ class StructuredDocument:
     paragraphs: tuple[Paragraph, ...]
     sections: tuple[tuple[str, ...], ...]
     summary_chapters: tuple[str, ...]
-    aliases: dict  # heading -> its other names ('option 2b'), from the profile
+    aliases: dict  # heading -> its other names ('part 2b'), from the profile
     short_title: str = ""
 
 
