@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import DocumentError
@@ -93,7 +93,7 @@ class DocumentProfile:
     citation: str = ""
     running_headers: tuple[str, ...] = ()  # printed header texts, fused with the page number
     chapter_running_headers: bool = False  # even pages print the page number and the chapter
-    heading_scheme: str = "none"  # one of SCHEMES
+    heading_scheme: str = "none"  # one of SCHEMES ("" in a profile file that states none)
     headings: tuple[Heading, ...] = ()  # for the listed schemes
     chapters: tuple[ChapterFix, ...] = ()
     levels: tuple[LevelFix, ...] = ()
@@ -111,7 +111,7 @@ class DocumentProfile:
     @property
     def lists_headings(self) -> bool:
         """Whether the headings come from the profile's list rather than from the rules."""
-        return self.heading_scheme in LISTED_SCHEMES
+        return self.heading_scheme in LISTED_SCHEMES or not self.heading_scheme
 
     def chapter_heading(self) -> re.Pattern:
         """A block that opens a chapter: its numbering and a word ('V. Protection ...')."""
@@ -142,12 +142,18 @@ def profile_path(document_path: str | Path) -> Path:
 
 def load_profile(document_path: str | Path, source: SourceDocument | None = None) -> DocumentProfile:
     """The document's profile: its `.profile.json`, else a legacy `.outline.json`, else one
-    inferred from the document (read from disk unless `source` is given)."""
+    inferred from the document (read from disk unless `source` is given). A profile file that
+    states no heading scheme takes the inferred headings when `source` is given (cleaning and
+    structure always give it; references need no headings)."""
     document_path = Path(document_path)
     for suffix, kind in ((PROFILE_SUFFIX, "profile"), (LEGACY_SUFFIX, "outline")):
         path = document_path.with_name(document_path.stem + suffix)
         if path.is_file():
-            return profile_from_json(document_path.stem, _read_object(path), kind, path.name)
+            profile = profile_from_json(document_path.stem, _read_object(path), kind, path.name)
+            if not profile.heading_scheme and source is not None:
+                inferred = infer_profile(source)
+                profile = replace(profile, heading_scheme=inferred.heading_scheme, headings=inferred.headings)
+            return profile
     if source is None:
         from .ingest import read_document
 
@@ -171,8 +177,10 @@ def profile_from_json(name: str, data: dict, kind: str = "profile", file_name: s
     where = file_name or f"{name}{PROFILE_SUFFIX}"
     try:
         header = data.get("running_header") or {}
-        scheme = data.get("heading_scheme") or ("roman" if kind == "outline" else "none")
-        if scheme not in SCHEMES:
+        # Outline files were written for the Roman-numeral rules; a profile file without a scheme
+        # takes the inferred one (load_profile).
+        scheme = data.get("heading_scheme") or ("roman" if kind == "outline" else "")
+        if scheme and scheme not in SCHEMES:
             raise ValueError(f"heading_scheme must be one of {', '.join(SCHEMES)}, not {scheme!r}")
         authors = data.get("authors") or ()
         profile = DocumentProfile(

@@ -85,6 +85,15 @@ def test_a_legacy_outline_file_is_read_when_no_profile_exists(tmp_path):
     assert {"I. Start", "II. End"} <= {s.split(" > ")[0] for s in sections(tmp_path / "old.txt")}
 
 
+def test_a_profile_without_a_heading_scheme_keeps_the_inferred_headings(tmp_path):
+    path = tmp_path / "ports.txt"
+    path.write_text(f"1. Background\n\n{body(1)}\n\n2. Results\n\n{body(2)}", encoding="utf-8")
+    (tmp_path / "ports.profile.json").write_text('{"title": "Ports", "short_title": "Ports"}', encoding="utf-8")
+    assert load_profile(path, read_document(path)).heading_scheme == "numbered"
+    assert {"1. Background", "2. Results"} <= sections(path)
+    assert structured(path).title == "Ports"
+
+
 def test_a_bad_profile_is_named_in_the_error(tmp_path):
     (tmp_path / "bad.txt").write_text(BODY, encoding="utf-8")
     (tmp_path / "bad.profile.json").write_text('{"heading_scheme": "hieroglyphs"}', encoding="utf-8")
