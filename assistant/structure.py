@@ -143,9 +143,9 @@ def _place_by_listed_headings(clean: CleanDocument, profile: DocumentProfile):
     placed, block_sections, summary = [], [], []
     for block in clean.blocks:
         chapter = _profile_chapter(block, profile)
-        listed = remaining.get(squash(block.text)) if block.kind == "text" else None
+        listed = _listed_heading(block, remaining) if block.kind == "text" else None
         if chapter or listed:
-            heading = Heading(chapter.title, 1) if chapter else listed.pop(0)
+            heading = Heading(chapter.title, 1) if chapter else listed
             path = path[: heading.level - 1] + [heading.title]
             if chapter and chapter.role == "summary":
                 summary.append(chapter.title)
@@ -157,6 +157,16 @@ def _place_by_listed_headings(clean: CleanDocument, profile: DocumentProfile):
         placed.append((block, section))
         block_sections.append(section)
     return placed, block_sections, summary
+
+
+def _listed_heading(block: Block, remaining: dict[str, list[Heading]]) -> Heading | None:
+    """The first listed heading not yet met with the block's text, on the block's page where
+    both pages are known (a table of contents repeats the headings on another page)."""
+    candidates = remaining.get(squash(block.text), [])
+    for k, heading in enumerate(candidates):
+        if heading.page is None or block.page is None or heading.page == block.page:
+            return candidates.pop(k)
+    return None
 
 
 def _assemble(clean: CleanDocument, profile: DocumentProfile, placed, block_sections, summary) -> StructuredDocument:

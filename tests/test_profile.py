@@ -150,6 +150,24 @@ def test_a_pdf_without_profile_gets_title_authors_and_sections_from_its_bookmark
     assert doc.title == "Harbour Safety in Northport"
 
 
+def test_a_table_of_contents_does_not_take_the_headings_of_the_bookmarks(tmp_path):
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=11)
+    pdf.add_page()
+    chapters = ["Dredging", "Cranes", "Tugs", "Quays"]  # enough pages that no heading looks like a running header
+    pdf.multi_cell(0, 6, "Contents\n\n" + "\n\n".join(f"{n}. {t}" for n, t in enumerate(chapters, 1)))
+    for number, title in enumerate(chapters, 1):
+        pdf.add_page()
+        pdf.start_section(f"{number}. {title}")
+        pdf.cell(0, 10, f"{number}. {title}", new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 6, body(number))
+    path = tmp_path / "toc.pdf"
+    pdf.output(str(path))
+    doc = structured(path)
+    assert [p.section for p in doc.paragraphs if p.text.startswith("In year 10 ")] == [("1. Dredging",)]
+    assert [p.section for p in doc.paragraphs if p.text.startswith("In year 20 ")] == [("2. Cranes",)]
+
+
 def test_a_pdf_without_bookmarks_gets_sections_from_numbered_headings(tmp_path):
     path = make_pdf(tmp_path / "plain.pdf", bookmarks=False)
     profile = load_profile(path)
