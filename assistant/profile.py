@@ -126,19 +126,8 @@ class DocumentProfile:
             parts.append(rf"\s+{self.chapter_numbering}\s+\S.*")
         return re.compile(rf"^(\d{{1,3}})(?:{'|'.join(parts)})\s*$") if parts else None
 
-    def reference_fields(self) -> dict:
-        """The reference data as plain values (for briefing and the manifest)."""
-        return {"title": self.title, "short_title": self.short_title or self.title, "authors": list(self.authors),
-                "publisher": self.publisher, "year": self.year, "citation": self.citation}
-
 
 # --- reading a profile ------------------------------------------------------------------------
-
-def profile_path(document_path: str | Path) -> Path:
-    """Where a document's profile lives: `<name>.profile.json` beside it."""
-    document_path = Path(document_path)
-    return document_path.with_name(document_path.stem + PROFILE_SUFFIX)
-
 
 def load_profile(document_path: str | Path, source: SourceDocument | None = None) -> DocumentProfile:
     """The document's profile: its `.profile.json`, else a legacy `.outline.json`, else one
@@ -201,11 +190,12 @@ def profile_from_json(name: str, data: dict, kind: str = "profile", file_name: s
             subject_names=tuple(str(n) for n in data.get("subject_names", ())),
             refusal=str(data.get("refusal") or DEFAULT_REFUSAL), source=kind)
     except (AttributeError, KeyError, TypeError, ValueError) as error:
-        raise ProfileError(f"{where}: {describe(error)}; see documents/*.profile.json for the format.") from error
+        raise ProfileError(f"{where}: {_describe(error)}; see documents/*.profile.json for the format.") from error
     return profile
 
 
-def describe(error: Exception) -> str:
+def _describe(error: Exception) -> str:
+    """A missing key named as such; other errors by their message."""
     return f"missing key {error}" if isinstance(error, KeyError) else str(error)
 
 
