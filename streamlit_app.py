@@ -29,7 +29,6 @@ from assistant.service import Assistant, BuildProgress
 LOG = logging.getLogger("minusma.app")
 MODES = ("hybrid", "dense", "bm25")
 MODE_LABELS = {"hybrid": "hybrid (meaning + keywords)", "dense": "dense (meaning)", "bm25": "bm25 (keywords)"}
-FRAMEWORK_GROUPS = (("dimensions", "Dimensions"), ("dilemmas", "Dilemmas"), ("options", "Options"))
 # The sidebar widgets that "New conversation" puts back to their defaults.
 SETTING_KEYS = ("chapters", "top_k", "mode", "style")
 FAILED = "Sorry, something went wrong while answering. Please rephrase and try again."
@@ -131,19 +130,29 @@ def sidebar(assistant: Assistant) -> tuple[Settings, tuple[str, ...], str, Any]:
             "Retrieval mode", MODES, index=MODES.index(defaults.mode) if defaults.mode in MODES else 0,
             format_func=MODE_LABELS.get, key="mode",
         )
-        st.subheader("Browse the framework")
-        st.caption("Click an item to ask the report about it.")
-        framework = assistant.framework()
-        for group, label in FRAMEWORK_GROUPS:
-            with st.expander(label):
-                for i, (title, summary, question) in enumerate(framework.get(group, ())):
-                    st.button(
-                        title, key=f"framework-{group}-{i}", help=summary, width="stretch",
-                        on_click=queue_question, args=(question,),
-                    )
+        framework_browser(assistant)
     chosen = tuple(" ".join(title.split()) for title in chapters)
     settings = defaults.replace(top_k=top_k, mode=mode, sections=chapter_prefixes(chosen))
     return settings, chosen, style, export_slot
+
+
+def framework_browser(assistant: Assistant) -> None:
+    """Each document's own framework (the kinds its profile names), one expander per kind;
+    with several documents the expander names its document. Nothing when none has one."""
+    framework = assistant.framework()
+    if not framework:
+        return
+    st.subheader("Browse the framework")
+    st.caption("Click an item to ask about it.")
+    counters: dict[str, int] = {}  # keys stay 'framework-<kind>-<n>', numbered across documents
+    for document, groups in framework.items():
+        for group, items in groups.items():
+            label = group.capitalize() if len(framework) == 1 else f"{group.capitalize()} — {assistant.short_title(document)}"
+            with st.expander(label):
+                for title, summary, question in items:
+                    i = counters[group] = counters.get(group, -1) + 1
+                    st.button(title, key=f"framework-{group}-{i}", help=summary, width="stretch",
+                              on_click=queue_question, args=(question,))
 
 
 def chapter_prefixes(chapter_titles: tuple[str, ...]) -> tuple[str, ...]:

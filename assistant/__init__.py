@@ -1,3 +1,3 @@
-"""Offline, citation-first question answering over the EPON MINUSMA report (2019)."""
+"""Offline, citation-first question answering over a shelf of policy reports."""
 
 __version__ = "0.1.0"

@@ -13,16 +13,15 @@ Two reference styles (``STYLES``):
   is its full reference (authors, title, publisher, year), later notes are short; notes with the
   same locator are merged ("[2, 3] ...").
 * ``"author-date"`` (Chicago author-date): each [n] marker becomes an in-text citation
-  "(van der Lijn et al. 2019, 52)", and the full reference is listed once.
+  "(Quill et al. 2021, 52)", and the full reference is listed once.
 
-Reference data comes from ``document_reference(doc_id)`` only, so that moving it from the
-outline file into a per-document profile changes one function.
+Reference data comes from ``document_reference(doc_id)`` only, which reads the document's
+profile (assistant/profile.py).
 """
 
 from __future__ import annotations
 
 import io
-import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -31,9 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from .config import PROJECT_ROOT
+from .errors import AssistantError
+from .ingest import SUPPORTED_SUFFIXES
+from .profile import DEFAULT_REFUSAL, DocumentProfile, load_profile, profile_from_json
 
 STYLES = {"notes": "Notes (Chicago)", "author-date": "Author-date (Chicago)"}
-NOT_ADDRESSED = "The report does not address this question."
+NOT_ADDRESSED = DEFAULT_REFUSAL
 CLOSEST_HEADING = "Closest passages — not an answer"
 SECTION_SEPARATOR = " › "  # shown instead of " > ", which Markdown reads as a quote
 MAX_CLOSEST = 3
@@ -66,29 +68,33 @@ class DocumentReference:
 
 @lru_cache(maxsize=64)
 def document_reference(doc_id: str, documents_dir: Path | None = None) -> DocumentReference:
-    """The reference data of one document, from ``documents/<doc_id>.outline.json`` (keys
-    "title", "short_title", "authors", "publisher", "year", "citation"); missing keys fall back
-    to what the one-line "citation" gives, then to the document id."""
+    """The reference data of one document, from its profile (``documents/<doc_id>.profile.json``,
+    a legacy ``.outline.json``, or one inferred from the document: PDF metadata, first page);
+    missing fields fall back to what the one-line "citation" gives, then to the document id."""
     folder = Path(documents_dir) if documents_dir else PROJECT_ROOT / "documents"
-    data = _read_json(folder / f"{doc_id}.outline.json")
-    citation = str(data.get("citation") or "")
-    title = str(data.get("title") or _italic_part(citation) or doc_id)
-    authors = data.get("authors") or []
-    if isinstance(authors, str):
-        authors = [authors]
+    profile = _profile(doc_id, folder)
+    citation = profile.citation
+    title = profile.title or _italic_part(citation) or doc_id
     return DocumentReference(
-        document=doc_id, title=title, short_title=str(data.get("short_title") or title),
-        authors=tuple(str(a) for a in authors), publisher=str(data.get("publisher") or ""),
-        year=str(data.get("year") or _year_in(citation) or ""))
+        document=doc_id, title=title, short_title=profile.short_title or title, authors=profile.authors,
+        publisher=profile.publisher, year=profile.year or _year_in(citation) or "")
 
 
-def _read_json(path: Path) -> dict:
-    """A JSON object from a file, or {} when it is missing or not an object."""
+def _profile(doc_id: str, folder: Path) -> DocumentProfile:
+    """The document's profile; an empty one when neither a profile nor the document can be
+    read (an export must not fail on a reference)."""
+    document = next((folder / f"{doc_id}{suffix}" for suffix in SUPPORTED_SUFFIXES
+                     if (folder / f"{doc_id}{suffix}").is_file()), None)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+        if document is not None:
+            return load_profile(document)
+        legacy = folder / f"{doc_id}.outline.json"  # a profile file whose document is gone
+        for path in (folder / f"{doc_id}.profile.json", legacy):
+            if path.is_file():
+                return load_profile(path.with_name(f"{doc_id}.txt"))
+    except (AssistantError, OSError):
+        pass
+    return profile_from_json(doc_id, {})
 
 
 def _italic_part(citation: str) -> str:
@@ -132,7 +138,7 @@ def _block(kind: str, *parts: Run | str) -> Block:
 
 
 def _split_name(author: str) -> tuple[str, str]:
-    """("van der Lijn", "Jaïr") from "van der Lijn, Jaïr"; an organisation has no given name."""
+    """("de la Quill", "Ada") from "de la Quill, Ada"; an organisation has no given name."""
     family, _, given = author.partition(",")
     return family.strip(), given.strip()
 
@@ -145,8 +151,8 @@ def _listed(names: list[str]) -> str:
 
 
 def _authors(ref: DocumentReference, *, form: str) -> str:
-    """The authors as a note names them ("Jaïr van der Lijn et al."), as a short reference does
-    ("van der Lijn et al."), or as a reference list does ("van der Lijn, Jaïr, et al.")."""
+    """The authors as a note names them ("Ada de la Quill et al."), as a short reference does
+    ("de la Quill et al."), or as a reference list does ("de la Quill, Ada, et al.")."""
     people = [a for a in ref.authors if a.strip().lower() not in _ETAL]
     incomplete = len(people) < len(ref.authors) or len(people) > 3
     if not people:
@@ -167,7 +173,7 @@ def _authors(ref: DocumentReference, *, form: str) -> str:
 
 
 def _capitalised(text: str) -> str:
-    """A reference that opens a note or an entry starts with a capital ("Van der Lijn")."""
+    """A reference that opens a note or an entry starts with a capital ("De la Quill")."""
     return text[:1].upper() + text[1:] if text else text
 
 
@@ -182,9 +188,10 @@ def section_path(section: str) -> str:
 
 
 def _chapter(section: str) -> str:
-    """The chapter's numeral ("XIII") or, without one, its title ("Abstract")."""
+    """The chapter's number in its own numbering ("XIII", "3", "Chapter 3") or, without one,
+    its title ("Abstract")."""
     chapter = (section or "").split(">")[0].strip()
-    numeral = re.match(r"^([IVXLC]+)\.\s", chapter)
+    numeral = re.match(r"^((?:[IVXLC]+|\d{1,2})(?=\.\s)|Chapter\s+\d{1,2}(?=\b))", chapter)
     return numeral.group(1) if numeral else chapter
 
 
@@ -216,8 +223,8 @@ def note_locator(section: str, page: int | None) -> str:
 
 
 def in_text_citation(ref: DocumentReference, section: str, page: int | None) -> str:
-    """An author-date citation: "(van der Lijn et al. 2019, 52)", or the chapter when the page is
-    unknown: "(van der Lijn et al. 2019, sec. XIII)"."""
+    """An author-date citation: "(Quill et al. 2021, 52)", or the chapter when the page is
+    unknown: "(Quill et al. 2021, sec. XIII)"."""
     who = " ".join(x for x in (_authors(ref, form="short") or ref.short_title, ref.year) if x)
     where = str(page) if page is not None else (f"sec. {_chapter(section)}" if section else "")
     return f"({who}, {where})" if where else f"({who})"
@@ -347,9 +354,16 @@ def _quoted_passages(answer: Any, style: str, documents_dir: Path | None) -> lis
     return blocks
 
 
+def refusal_wording(answer: Any) -> str:
+    """How the refusal opens (the document's profile may word it), without its reason."""
+    text, reason = flat(answer.answer), refusal_reason(answer)
+    wording = text[: -len(reason)].strip() if reason and text.endswith(reason) else text
+    return wording or NOT_ADDRESSED
+
+
 def _refusal_blocks(answer: Any) -> list[Block]:
     """The refusal, its reason, and at most three closest passages labelled as not an answer."""
-    blocks = [_block("paragraph", Run(NOT_ADDRESSED, bold=True))]
+    blocks = [_block("paragraph", Run(refusal_wording(answer), bold=True))]
     reason = refusal_reason(answer)
     if reason:
         blocks.append(_block("paragraph", "Why: ", reason))
@@ -568,7 +582,7 @@ def copy_text(answer: Any, style: str = "notes", documents_dir: Path | None = No
     state = ReferenceState()
     if answer.abstained:
         reason = refusal_reason(answer)
-        return f"{NOT_ADDRESSED} {reason}".strip() + "\n"
+        return f"{refusal_wording(answer)} {reason}".strip() + "\n"
     lines = [line.strip() for line in _answer_text(answer, style, documents_dir).split("\n") if line.strip()]
     if style == "notes":
         notes = _notes(answer, state, documents_dir)

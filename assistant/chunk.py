@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from .structure import LIST_ITEM, Paragraph, StructuredDocument, section_label
 from .text import sentence_spans, word_count
 
-# A list item that runs on into the next one: "- French Operation Barkhane,", "... (EUTM Mali), and".
+# A list item that runs on into the next one: "- French Operation Sangaris,", "... (EUTT RCA), and".
 RUNS_ON = re.compile(r"(?:[,;]|\b(?:and|or))$")
 
 
@@ -143,7 +143,7 @@ def _pack(units: list[_Unit], target_words: int, max_words: int) -> list[list[_U
 
 def _heading_start(doc: StructuredDocument, first: Paragraph) -> int | None:
     """Where the sub-heading printed just above a section's first paragraph begins, so the
-    section's first chunk opens with the heading the reader saw ("b) Focus on the Centre",
+    section's first chunk opens with the heading the reader saw ("b) Focus on the coast",
     "V. Protection and Stabilisation"). A title the text does not print (supplied by the
     outline) is not found there and is left out."""
     if not first.section:
@@ -172,10 +172,10 @@ def _make_chunk(doc: StructuredDocument, units: list[_Unit], kind: str, heading_
 
 def quotable_spans(text: str) -> list[tuple[int, int]]:
     """Sentence spans, except that a list which continues a sentence stays in it: the lead-in
-    ('... including the:') and items that run on ('- French Operation Barkhane,', '- EU Training
-    Mission in Mali (EUTM Mali), and') up to the item that ends the sentence are one span, so
+    ('... including the:') and items that run on ('- French Operation Sangaris,', '- EU Training
+    Team in the CAR (EUTT RCA), and') up to the item that ends the sentence are one span, so
     that no item is quoted as a sentence of its own. Items that stand alone ('1. Political
-    primacy', '• External partners of the Mission.') stay separate."""
+    primacy', '• External partners of the operation.') stay separate."""
     spans: list[tuple[int, int]] = []
     for a, b in sentence_spans(text):
         if spans and LIST_ITEM.match(text[a:b]):

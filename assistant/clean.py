@@ -9,11 +9,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 from .ingest import SourceDocument
+from .profile import DocumentProfile, load_profile
 
-# "27Assessing the Effectiveness of the UN Mission in Mali" (odd pages) and
-# "32 III. Context and Historical Background" (even pages): a printed page number fused
-# with the running header. The number is the page of the text that follows.
-RUNNING_HEADER = re.compile(r"^(\d{1,3})(?:Assessing the Effectiveness of the UN Mission in Mali|\s+[IVX]+\.\s+\S.*)\s*$")
 FOOTNOTE_START = re.compile(r"^(\d{1,3})\s+(?=\S)(?!\d)")
 URL = re.compile(r"https?://|www\.")
 CAPTION = re.compile(r"^\s*(Figure|Table)\s+\d+\s*:")
@@ -23,6 +20,39 @@ SENTENCE_END = re.compile(r"[.!?:;”\"’]\d{0,3}\s*$")  # a footnote number ma
 # gives no evidence either way ("inter-\ncommunal" stays "inter-communal").
 HYPHEN_PREFIXES = {"inter", "intra", "self", "non", "anti", "counter", "co", "ex", "cross", "multi",
                    "post", "pre", "semi", "mid", "well", "long", "short", "high", "low", "full", "re"}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What cleaning needs to know of a document's print layout, from its profile: the running
+    header (a printed page number fused with the report's title, '27Title', or with the chapter,
+    '32 III. Chapter'; the number is the page of the text that follows), how a chapter heading
+    opens, and the headings known beforehand (bookmarks, numbered heading lines)."""
+
+    header: re.Pattern | None = None
+    chapter: re.Pattern = re.compile(r"(?!)")
+    headings: frozenset[str] = frozenset()  # squashed texts of known headings
+
+    @classmethod
+    def of(cls, profile: DocumentProfile) -> "Layout":
+        return cls(profile.running_header(), profile.chapter_heading(),
+                   frozenset(squash(h.title) for h in profile.headings))
+
+    def is_header(self, line: str) -> re.Match | None:
+        return self.header.match(line) if self.header else None
+
+    def is_known(self, text: str) -> bool:
+        """A heading known beforehand (a bookmark, a numbered heading line)."""
+        return bool(self.headings) and squash(text) in self.headings
+
+    def is_heading(self, text: str) -> bool:
+        """A chapter heading by the scheme's numbering, or a heading known beforehand."""
+        return bool(self.chapter.match(text)) or self.is_known(text)
+
+
+def squash(text: str) -> str:
+    """Text with its white space folded and in lower case, to compare headings."""
+    return re.sub(r"\s+", " ", text).strip().lower()
 
 
 @dataclass(frozen=True)
@@ -52,6 +82,7 @@ class CleanDocument:
     blocks: tuple[Block, ...]
     footnotes: tuple[Footnote, ...]
     marker_block: dict  # footnote number -> index of the block whose marker was stripped
+    profile: DocumentProfile | None = None  # the profile it was cleaned with (structure reads it too)
 
 
 @dataclass
@@ -62,24 +93,27 @@ class _Line:
     note: int | None = None
 
 
-def clean_document(source: SourceDocument) -> CleanDocument:
-    """Clean a source document into body blocks and footnotes."""
-    lines = _page_lines(source)
-    _mark_footnotes(lines)
+def clean_document(source: SourceDocument, profile: DocumentProfile | None = None) -> CleanDocument:
+    """Clean a source document into body blocks and footnotes, with the layout its profile
+    gives (the profile beside the document, or one inferred, when none is passed)."""
+    profile = profile or load_profile(source.path, source)
+    layout = Layout.of(profile)
+    lines = _page_lines(source, layout)
+    _mark_footnotes(lines, layout)
     _drop_footnote_tails(lines)
     _mark_orphan_footnote_lines(lines)
     _mark_residue(lines)
     vocabulary = _hyphen_vocabulary("\n".join(l.text for l in lines))
-    blocks, notes = _build_blocks(lines, vocabulary)
-    blocks = _drop_figure_labels(blocks)
-    blocks = _merge_continuations(blocks, vocabulary)
+    blocks, notes = _build_blocks(lines, vocabulary, layout)
+    blocks = _drop_figure_labels(blocks, layout)
+    blocks = _merge_continuations(blocks, vocabulary, layout)
     blocks, marker_block = _strip_footnote_markers(blocks)
     blocks = _drop_pull_quotes(blocks)
     footnotes = tuple(
         Footnote(n, text, page, _block_after(marker_block, n, after, len(blocks)))
         for n, text, page, after in notes
     )
-    return CleanDocument(source.doc_id, tuple(blocks), footnotes, marker_block)
+    return CleanDocument(source.doc_id, tuple(blocks), footnotes, marker_block, profile)
 
 
 def _block_after(marker_block: dict, number: int, fallback: int, count: int) -> int:
@@ -89,7 +123,7 @@ def _block_after(marker_block: dict, number: int, fallback: int, count: int) -> 
 
 # --- pages -----------------------------------------------------------------------------------
 
-def _page_lines(source: SourceDocument) -> list[_Line]:
+def _page_lines(source: SourceDocument, layout: Layout) -> list[_Line]:
     """Split pages into lines, each knowing its printed page (None where unknown)."""
     if source.kind == "pdf":
         lines = []
@@ -98,14 +132,14 @@ def _page_lines(source: SourceDocument) -> list[_Line]:
             lines.append(_Line("", page.number, "boundary"))
         return lines
     raw = "\n".join(page.text for page in source.pages).splitlines()
-    pages = infer_text_pages(raw)
+    pages = infer_text_pages(raw, layout)
     return [
-        _Line("", pages[i], "drop") if RUNNING_HEADER.match(t) else _Line(t, pages[i], "body")
+        _Line("", pages[i], "drop") if layout.is_header(t) else _Line(t, pages[i], "body")
         for i, t in enumerate(raw)
     ] if raw else []
 
 
-def page_boundaries(raw: list[str]) -> list[int]:
+def page_boundaries(raw: list[str], layout: Layout = Layout()) -> list[int]:
     """Line indices where a new page begins in PDF-extracted text: a line opening with a
     single space (not a list dash or a figure caption), or the first line after 3+ blank lines."""
     bounds, blank = [], 0
@@ -113,7 +147,7 @@ def page_boundaries(raw: list[str]) -> list[int]:
         if not line.strip():
             blank += 1
             continue
-        if RUNNING_HEADER.match(line):
+        if layout.is_header(line):
             blank = 0
             continue
         single_space = re.match(r"^ [^ \-•]", line) and not CAPTION.match(line)
@@ -123,11 +157,11 @@ def page_boundaries(raw: list[str]) -> list[int]:
     return bounds
 
 
-def infer_text_pages(raw: list[str]) -> list[int | None]:
-    """Printed page per line. Known only next to a running header ("27Assessing ..."), and
-    between two headers when the page breaks counted between them fit exactly; else None."""
-    anchors = [(i, int(m.group(1))) for i, t in enumerate(raw) if (m := RUNNING_HEADER.match(t))]
-    bounds = page_boundaries(raw)
+def infer_text_pages(raw: list[str], layout: Layout = Layout()) -> list[int | None]:
+    """Printed page per line. Known only next to a running header ("27Title of the report"),
+    and between two headers when the page breaks counted between them fit exactly; else None."""
+    anchors = [(i, int(m.group(1))) for i, t in enumerate(raw) if (m := layout.is_header(t))]
+    bounds = page_boundaries(raw, layout)
     pages: list[int | None] = [None] * len(raw)
     edges = [(-1, None)] + anchors + [(len(raw), None)]
     for (start, first), (end, last) in zip(edges, edges[1:]):
@@ -147,11 +181,11 @@ def infer_text_pages(raw: list[str]) -> list[int | None]:
 
 # --- footnotes and residue ---------------------------------------------------------------------
 
-def _mark_footnotes(lines: list[_Line]) -> None:
+def _mark_footnotes(lines: list[_Line], layout: Layout) -> None:
     """Footnotes sit at the foot of a page: from a line starting with the next footnote
     number up to the next page break, every line is footnote text."""
     expected, current = 1, None
-    bounds = set(page_boundaries([l.text for l in lines]))
+    bounds = set(page_boundaries([l.text for l in lines], layout))
     for i, line in enumerate(lines):
         # Any line opening with a single space starts new page content, captions included.
         if line.kind == "boundary" or i in bounds or re.match(r"^ \S", line.text):
@@ -172,7 +206,7 @@ def _mark_footnotes(lines: list[_Line]) -> None:
 def _drop_footnote_tails(lines: list[_Line]) -> None:
     """A line with a web address right after footnote text is the tail of a footnote whose start
     the extraction lost (' 2018, https://…'); left in the body, it splits the sentence that runs on
-    after it ('… between the Mission' / 'and other actors.')."""
+    after it ('… between the operation' / 'and other actors.')."""
     previous = None
     for line in lines:
         if not line.text.strip():
@@ -184,8 +218,8 @@ def _drop_footnote_tails(lines: list[_Line]) -> None:
 
 def _mark_orphan_footnote_lines(lines: list[_Line]) -> None:
     """A lone line set off by a blank line and run straight into the next footnote is the end
-    of the footnote before it, carried over to this page ('Menace? NUPI Working Paper, 884.'
-    above '54 Wolfram Lacher ...'); left in the body, it ends the paragraph above mid-sentence."""
+    of the footnote before it, carried over to this page ('Menace? Working Paper, 884.' above
+    '54 Wolfram Lacher ...'); left in the body, it ends the paragraph above mid-sentence."""
     last_note = None
     for i, line in enumerate(lines):
         if line.kind == "note":
@@ -290,8 +324,10 @@ def repair_ligatures(text: str, vocabulary: Counter) -> str:
     return re.sub(r"\b([A-Za-z]*f[fil]) ([a-z]+)\b", join, text) if vocabulary else text
 
 
-def _build_blocks(lines: list[_Line], vocabulary: Counter):
-    """Group body lines into blocks at blank lines; collect footnote lines by number."""
+def _build_blocks(lines: list[_Line], vocabulary: Counter, layout: Layout):
+    """Group body lines into blocks at blank lines; collect footnote lines by number. A line
+    that is a heading known beforehand is a block of its own (a PDF may set no blank line
+    between a heading and its text)."""
     blocks: list[Block] = []
     notes: dict[int, list] = {}
     note_pages: dict[int, tuple] = {}
@@ -306,7 +342,11 @@ def _build_blocks(lines: list[_Line], vocabulary: Counter):
             pending.clear()
 
     for line in lines:
-        if line.kind == "body" and re.match(r"^ \S", line.text):
+        if line.kind == "body" and layout.is_known(line.text):
+            flush()
+            pending.append(line)
+            flush()
+        elif line.kind == "body" and re.match(r"^ \S", line.text):
             flush()  # a single leading space opens a new page: the merge step rejoins sentences
             pending.append(line)
         elif line.kind == "body":
@@ -335,7 +375,7 @@ def _double_spaced(pending: list[_Line]) -> bool:
     return not CAPTION.match(pending[0].text) and len(last) >= 75 and not SENTENCE_END.search(last)
 
 
-def _merge_continuations(blocks: list[Block], vocabulary: Counter) -> list[Block]:
+def _merge_continuations(blocks: list[Block], vocabulary: Counter, layout: Layout) -> list[Block]:
     """Rejoin a paragraph cut by a page break, footnotes or a figure: the first part does not
     end a sentence and the second starts in lower case. A caption that stood between the two
     parts is moved after the rejoined paragraph, where it no longer splits a sentence."""
@@ -348,7 +388,10 @@ def _merge_continuations(blocks: list[Block], vocabulary: Counter) -> list[Block
         previous = merged[-1] if merged else None
         if (previous and previous.kind == "text" and block.kind == "text"
                 and not SENTENCE_END.search(previous.text)
-                and (block.text[:1].islower() or (_stops_mid_sentence(previous) and _is_continuation(block)))):
+                and not layout.is_known(previous.text)
+                and (block.text[:1].islower() or (_stops_mid_sentence(previous) and _is_continuation(block)
+                                                  and not layout.is_heading(previous.text)
+                                                  and not layout.is_heading(block.text)))):
             merged[-1] = Block(join_lines([previous.text, block.text], vocabulary), previous.page)
         else:
             merged.extend(held)
@@ -359,13 +402,15 @@ def _merge_continuations(blocks: list[Block], vocabulary: Counter) -> list[Block
 
 def _stops_mid_sentence(block: Block) -> bool:
     """A paragraph-length block without closing punctuation was cut by a page break or by
-    double spacing (the back cover), even when the next part starts with a capital."""
-    return len(block.text.split()) >= 20 and not re.match(r"^[IVX]+\.", block.text)
+    double spacing (the back cover), even when the next part starts with a capital (a
+    chapter heading is never such a block: the caller checks)."""
+    return len(block.text.split()) >= 20
 
 
 def _is_continuation(block: Block) -> bool:
-    """A capitalised block can continue a sentence unless it looks like a heading."""
-    return not re.match(r"^[IVX]+\.\s", block.text) and len(block.text.split()) >= 14
+    """A capitalised block can continue a sentence unless it looks like a heading (the caller
+    checks the chapter headings)."""
+    return len(block.text.split()) >= 14
 
 
 def _is_short_label(block: Block) -> bool:
@@ -373,16 +418,16 @@ def _is_short_label(block: Block) -> bool:
 
 
 def _is_acronym_residue(block: Block) -> bool:
-    """Axis labels such as 'UNOSOM II UNAMIR MINUSMA MONUA': several words, no lower case."""
+    """Axis labels such as 'UNOSOM II UNAMIR UNMIK MONUA': several words, no lower case."""
     return block.kind == "text" and len(block.text.split()) >= 4 and not re.search(r"[a-z]", block.text)
 
 
 def _is_table_cell(block: Block) -> bool:
     """A table cell is short; it may be a whole sentence ('No significant changes.')."""
-    return block.kind == "text" and len(block.text.split()) < 30 and not re.match(r"^[IVX]+\.\s", block.text)
+    return block.kind == "text" and len(block.text.split()) < 30
 
 
-def _drop_figure_labels(blocks: list[Block]) -> list[Block]:
+def _drop_figure_labels(blocks: list[Block], layout: Layout) -> list[Block]:
     """Handle the blocks in a run ending at a caption (the caption is printed under its figure or
     table): a figure's short unpunctuated axis and box labels are dropped; a table's cells, back
     to the last paragraph-length block, are kept as part of its caption, so that no cell stands
@@ -392,7 +437,7 @@ def _drop_figure_labels(blocks: list[Block]) -> list[Block]:
         if block.kind == "caption" and re.match(r"(Figure|Table)\s", block.text):
             belongs = _is_table_cell if block.text.startswith("Table") else _is_short_label
             run = []
-            while kept and belongs(kept[-1]) and not re.match(r"^[IVX]+\.\s", kept[-1].text):
+            while kept and belongs(kept[-1]) and not layout.is_heading(kept[-1].text):
                 run.insert(0, kept.pop())
             if block.text.startswith("Table"):
                 kept.extend(Block(cell.text, cell.page, "caption") for cell in run)

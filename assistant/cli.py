@@ -236,7 +236,7 @@ def cmd_ask(args, settings: Settings) -> int:
             raise CommandError("Give either one question or --input/--output, not both.")
         return ask_batch(args, settings)
     if not args.question:
-        raise CommandError("Give a question, e.g. assistant ask \"What does the report say about Kidal?\", "
+        raise CommandError("Give a question, e.g. assistant ask \"What does the report say about the mandate?\", "
                            "or --input QUESTIONS.jsonl --output ANSWERS.jsonl.")
     answer = open_assistant(settings, args.document).ask(args.question)
     print(json.dumps(answer.to_dict(), ensure_ascii=False) if args.json else format_answer(answer))

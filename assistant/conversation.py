@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from .answering.types import Answer
 from .lexical import STOPWORDS
@@ -11,14 +12,22 @@ from .retrieve import plain_title
 
 WHAT_ABOUT = re.compile(r"^\s*(?:and\s+|but\s+)?(?:what|how)\s+about\s+(.+?)\s*\??\s*$", re.I)
 ABOUT_FRAME = re.compile(r"^(.*\babout\b)\s+(.+?)\s*\??\s*$", re.I)
-# "And the Centre?", "And option 2c?": a short follow-up that only names a new topic.
+# "And the coast?", "And part 2c?": a short follow-up that only names a new topic.
 AND_TOPIC = re.compile(r"^\s*(?:and|but)\s+(?!(?:why|how|what|when|who|where|which|is|are|was|were|did|does|do|can|could|"
                        r"would|should|will)\b)(.+?)\s*\??\s*$", re.I)
 ORDINALS = "first|second|third|fourth|fifth|sixth|seventh|eighth"
 ORDINAL_WORD = re.compile(rf"\b(?:{ORDINALS})\b", re.I)
 BARE_ORDINAL = re.compile(rf"(?:the\s+)?({ORDINALS})(?:\s+one)?", re.I)
-# A section named by number: "the second dilemma", "option 2b", "dimension 3".
-REFERENCE = re.compile(rf"\b(?:{ORDINALS})\s+(?:dimension|dilemma|option)\b|\b(?:dimension|dilemma|option)\s+\d[a-h]?\b", re.I)
+
+
+@lru_cache(maxsize=16)
+def reference_pattern(kinds: tuple[str, ...]) -> re.Pattern | None:
+    """A section named by number, for the framework kinds of the documents' profiles: 'the
+    second scenario', 'part 2b', 'scenario 3'. None when no document has a framework."""
+    if not kinds:
+        return None
+    names = "|".join(re.escape(k) for k in kinds)
+    return re.compile(rf"\b(?:{ORDINALS})\s+(?:{names})\b|\b(?:{names})\s+\d[a-h]?\b", re.I)
 
 
 @dataclass
@@ -33,23 +42,24 @@ class Conversation:
     def clear(self) -> None:
         self.turns.clear()
 
-    def resolve(self, question: str) -> str:
-        """The question with what a follow-up leaves implicit filled in from the last turn."""
-        if not self.turns or not is_follow_up(question):
+    def resolve(self, question: str, kinds: tuple[str, ...] = ()) -> str:
+        """The question with what a follow-up leaves implicit filled in from the last turn;
+        `kinds` are the framework kinds of the documents searched ('scenario', 'part')."""
+        if not self.turns or not is_follow_up(question, kinds):
             return question
         previous = self.turns[-1].resolved_question or self.turns[-1].question
         ordinal = BARE_ORDINAL_REFERENCE.search(question)
         if ordinal:
-            swapped = swap_reference(ordinal.group(0).rstrip(" ?"), previous)
-            if swapped:  # "What is the second dilemma?" + "What is the third one?"
+            swapped = swap_reference(ordinal.group(0).rstrip(" ?"), previous, kinds)
+            if swapped:  # "What is the second scenario?" + "What is the third one?"
                 return swapped
         topic = WHAT_ABOUT.match(question) or AND_TOPIC.match(question)
         if topic:
-            swapped = swap_reference(topic.group(1), previous)
-            if swapped:  # "What is the second dilemma?" + "And the third?"
+            swapped = swap_reference(topic.group(1), previous, kinds)
+            if swapped:  # "What is the second scenario?" + "And the third?"
                 return swapped
             frame = ABOUT_FRAME.match(previous)
-            if frame:  # "What does it say about option 2a?" + "And what about the Centre?"
+            if frame:  # "What does it say about part 2a?" + "And what about the coast?"
                 return f"{frame.group(1)} {topic.group(1)}?"
             return f"{topic.group(1)} ({self.topic()})"
         return f"{question.rstrip()} ({self.topic()})"
@@ -66,20 +76,23 @@ class Conversation:
         return " ".join(dict.fromkeys(words))
 
 
-def swap_reference(topic: str, previous: str) -> str | None:
-    """The previous question about another numbered section: 'the third' after 'What is the
-    second dilemma?' gives 'What is the third dilemma?'; 'option 2c' after '... option 2b?' gives
-    '... option 2c?'. None when the topic is not such a reference."""
+def swap_reference(topic: str, previous: str, kinds: tuple[str, ...] = ()) -> str | None:
+    """The previous question about another numbered section of a framework kind: 'the third'
+    after 'What is the second scenario?' gives 'What is the third scenario?'; 'part 2c' after
+    '... part 2b?' gives '... part 2c?'. None when the topic is not such a reference."""
+    reference_of = reference_pattern(tuple(kinds))
+    if reference_of is None:
+        return None
     topic = re.sub(r"^the\s+", "", topic.strip(), flags=re.I)
     bare = BARE_ORDINAL.fullmatch(topic)
-    if bare and REFERENCE.search(previous):
-        reference = REFERENCE.search(previous)
+    if bare and reference_of.search(previous):
+        reference = reference_of.search(previous)
         renamed = ORDINAL_WORD.sub(bare.group(1), reference.group(0), count=1)
-        if renamed == reference.group(0):  # 'option 2b' has no ordinal word to change
+        if renamed == reference.group(0):  # 'part 2b' has no ordinal word to change
             return None
         return previous[: reference.start()] + renamed + previous[reference.end():]
-    if REFERENCE.fullmatch(topic) and REFERENCE.search(previous):
-        return REFERENCE.sub(lambda _m: topic, previous, count=1)
+    if reference_of.fullmatch(topic) and reference_of.search(previous):
+        return reference_of.sub(lambda _m: topic, previous, count=1)
     return None
 
 
@@ -131,13 +144,15 @@ SPELLED_OUT = re.compile(r"^\s*(?:and\s+|but\s+)?(?:what|how)\s+about\s+[^,:;?]{
                          re.I)
 # Words that point back rather than name a subject.
 POINTING_WORDS = frozenset("one ones what's that's it's there's take".split())
-# A name: a capitalised word or an acronym after the first word ('Kidal', 'the AU', 'G5 Sahel').
+# A part named by its number ('part 2b', 'scenario 3'): the question names its subject.
+NUMBERED = re.compile(r"\b[a-z]+\s+\d{1,2}[a-h]?\b(?![/.,]\d)", re.I)
+# A name: a capitalised word or an acronym after the first word ('Lisbon', 'the UN', 'COVID-19').
 NAME = re.compile(r"(?<=\s)[\"'‘“(]*[A-Z][\w’'-]*")
 
 
-def is_follow_up(question: str) -> bool:
-    """Whether a question cannot stand on its own: 'Why?', 'What about Kidal?', 'And the
-    Centre?', 'And the third?', a pronoun that points outside the question in a question too short
+def is_follow_up(question: str, kinds: tuple[str, ...] = ()) -> bool:
+    """Whether a question cannot stand on its own: 'Why?', 'What about the harbour?', 'And the
+    coast?', 'And the third?', a pronoun that points outside the question in a question too short
     to name its own subject ('What are its risks?'), a question opened by 'And'/'So' that names no
     subject ('And who provides most of the troops?'), or one with no name and at most two words of
     subject ('Who won?', 'Were the soldiers prosecuted?'). A question that names its subject is never a
@@ -150,13 +165,14 @@ def is_follow_up(question: str) -> bool:
         return True
     rest = OPENER.sub("", question)
     if rest != question and AND_TOPIC.match(question):
-        return True  # 'And the Centre?': a topic with no question of its own
+        return True  # 'And the coast?': a topic with no question of its own
     words = subject_words(rest)
     if not words:
         return True
     if pointing_pronoun(rest):
         return len(words) <= MAX_ELLIPTICAL_WORDS
-    if NAME.search(rest) or DOCUMENT_VOICE.search(rest) or REFERENCE.search(rest):
+    reference = reference_pattern(tuple(kinds))
+    if NAME.search(rest) or DOCUMENT_VOICE.search(rest) or NUMBERED.search(rest) or (reference and reference.search(rest)):
         return False
     if rest != question:
         return len(words) <= MAX_CONTINUING_WORDS
@@ -181,8 +197,8 @@ def _blank(pattern: re.Pattern, text: str) -> str:
 def pointing_pronoun(question: str) -> bool:
     """Whether a pronoun of the question points outside it: not the document's voice, not an
     empty 'there is'/'is it time to', not a clause-opening 'that', and not a pronoun whose subject
-    the question named before it (a possessive after a subject word, 'MINUSMA used its offices';
-    any pronoun in a clause after one that names something, 'What is JNIM and which groups formed
+    the question named before it (a possessive after a subject word, 'the agency used its offices';
+    any pronoun in a clause after one that names something, 'What is the Pact and who signed
     it?', but not 'Did anything change after it was signed?')."""
     text = question
     for pattern in (CLAUSE_THAT, DOCUMENT_VOICE, EMPTY_SUBJECT):

@@ -148,8 +148,9 @@ def build_index(settings: Settings, progress: ProgressCallback | None = None) ->
     if len(headings):
         sentence_vectors[headings] = 0.0
     notify(BuildProgress("writing index", 0, 1))
-    aliases = {k: v for doc in structured for k, v in doc.aliases.items()}
-    lexical = LexicalIndex.build([lexical_text(c, aliases) for c in chunks])
+    # Each chunk takes its own document's aliases: two documents may share a heading.
+    aliases = {doc.doc_id: doc.aliases for doc in structured}
+    lexical = LexicalIndex.build([lexical_text(c, aliases.get(c.document, {})) for c in chunks])
     pages = [len(s.pages) if s.kind == "pdf" else len({p.page for p in d.paragraphs if p.page}) or 1
              for s, d in zip(documents, structured)]
     manifest = {

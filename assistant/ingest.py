@@ -23,6 +23,15 @@ class Page:
 
 
 @dataclass(frozen=True)
+class Bookmark:
+    """An entry of a PDF's outline (its bookmarks): a heading's title, its depth, its page."""
+
+    title: str
+    level: int  # 1 = a top-level entry (a chapter)
+    page: int | None  # the printed page number of the page it points to, where known
+
+
+@dataclass(frozen=True)
 class SourceDocument:
     """A document as read from disk, before cleaning."""
 
@@ -31,6 +40,9 @@ class SourceDocument:
     kind: str  # "pdf" or "text"
     sha256: str
     pages: tuple[Page, ...]
+    bookmarks: tuple[Bookmark, ...] = ()  # the PDF's outline, in reading order
+    metadata_title: str = ""  # the PDF's document information, where given
+    metadata_author: str = ""
 
 
 @dataclass(frozen=True)
@@ -124,14 +136,18 @@ def describe_error(error: BaseException, limit: int = 160) -> str:
 
 def _read_document(path: Path, limits: Limits) -> SourceDocument:
     kind = "pdf" if path.suffix.lower() == ".pdf" else "text"
-    pages = read_pdf_pages(path, limits.max_pages) if kind == "pdf" else (Page(None, read_text_file(path)),)
+    if kind == "pdf":
+        pdf = read_pdf(path, limits.max_pages)
+        pages, bookmarks, title, author = pdf.pages, pdf.bookmarks, pdf.title, pdf.author
+    else:
+        pages, bookmarks, title, author = (Page(None, read_text_file(path)),), (), "", ""
     if not any(page.text.strip() for page in pages):
         raise DocumentError(f"{path.name}: the document contains no text.")
     chars = sum(len(page.text) for page in pages)
     if limits.max_chars is not None and chars > limits.max_chars:
         raise DocumentError(f"{path.name}: the document has {chars:,} characters of text; the limit is "
                             f"{limits.max_chars:,} (Settings.max_document_chars). Split it into smaller files.")
-    return SourceDocument(path.stem, path, kind, file_sha256(path), pages)
+    return SourceDocument(path.stem, path, kind, file_sha256(path), pages, bookmarks, title, author)
 
 
 def read_text_file(path: Path) -> str:
@@ -144,8 +160,24 @@ def read_text_file(path: Path) -> str:
         ) from error
 
 
+@dataclass(frozen=True)
+class PdfContent:
+    """What a PDF gives besides its pages' text: its bookmarks and document information."""
+
+    pages: tuple[Page, ...]
+    bookmarks: tuple[Bookmark, ...] = ()
+    title: str = ""
+    author: str = ""
+
+
 def read_pdf_pages(path: Path, max_pages: int | None = None) -> tuple[Page, ...]:
     """Extract each page's text with pypdf, numbered by its printed page label when it has one."""
+    return read_pdf(path, max_pages).pages
+
+
+def read_pdf(path: Path, max_pages: int | None = None) -> PdfContent:
+    """Each page's text (numbered by its printed page label when it has one), the outline
+    (bookmarks) and the title and author of the document information, with pypdf."""
     from pypdf import PdfReader
 
     try:
@@ -163,7 +195,43 @@ def read_pdf_pages(path: Path, max_pages: int | None = None) -> tuple[Page, ...]
     except Exception as error:  # noqa: BLE001 - pypdf raises many types on damaged files
         raise DocumentError(f"{path.name}: the PDF cannot be read ({describe_error(error)}).") from error
     texts = strip_repeated_margins(texts)
-    return tuple(Page(page_number(labels, i), text) for i, text in enumerate(texts))
+    title, author = _information(reader)
+    return PdfContent(tuple(Page(page_number(labels, i), text) for i, text in enumerate(texts)),
+                      read_bookmarks(reader, labels), title, author)
+
+
+def _information(reader) -> tuple[str, str]:
+    """The title and author of the PDF's document information ('' where missing or unreadable)."""
+    try:
+        info = reader.metadata
+        return (" ".join(str(info.title or "").split()), " ".join(str(info.author or "").split())) if info else ("", "")
+    except Exception:  # noqa: BLE001 - damaged information is no reason to skip the text
+        return "", ""
+
+
+def read_bookmarks(reader, labels: list[str]) -> tuple[Bookmark, ...]:
+    """The PDF's outline flattened in reading order, each entry with its depth and printed page.
+    A damaged outline gives none: the headings are then found in the text."""
+    found: list[Bookmark] = []
+
+    def walk(entries, level: int) -> None:
+        for entry in entries:
+            if isinstance(entry, list):  # pypdf nests an entry's children in a list after it
+                walk(entry, level + 1)
+                continue
+            title = " ".join(str(getattr(entry, "title", "") or "").split())
+            try:
+                index = reader.get_destination_page_number(entry)
+            except Exception:  # noqa: BLE001 - an entry that points nowhere still names a heading
+                index = None
+            if title:
+                found.append(Bookmark(title, level, page_number(labels, index) if index is not None else None))
+
+    try:
+        walk(reader.outline, 1)
+    except Exception:  # noqa: BLE001 - see the docstring
+        return ()
+    return tuple(found)
 
 
 def _try_empty_password(reader) -> bool:

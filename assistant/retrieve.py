@@ -47,8 +47,8 @@ def _initials(words: list[str]) -> Counter:
 
 
 def find_acronyms(texts: list[str]) -> dict[str, str]:
-    """Acronyms the report spells out once, e.g. 'Forces Armées Maliennes (FAMA)',
-    'protection of civilians (PoC)', 'National Movement for the Liberation of Azawad (MNLA)':
+    """Acronyms a document spells out once, e.g. 'Forces Armées Françaises (FAF)',
+    'protection of civilians (PoC)', 'National Movement for the Liberation of the Coast (NMLC)':
     the shortest run of words before the brackets whose initials hold the acronym's letters."""
     found: dict[str, str] = {}
     for text in texts:
@@ -87,11 +87,14 @@ def expand_query(question: str, acronyms: dict[str, str]) -> str:
     return question + (" (" + "; ".join(additions) + ")" if additions else "")
 
 
-SECTION_NUMBER = re.compile(r"^(?:[IVX]+\.|\d+\.|[a-h]\))\s*")
+# The numbering a heading may open with, in any document's scheme: 'IV.', '2.', '1.2', 'b)',
+# 'Chapter 3:'.
+SECTION_NUMBER = re.compile(r"^(?:[IVXLC]+\.\s*|\d{1,2}(?:\.\d{1,2})*\.\s*|\d{1,2}(?:\.\d{1,2})+\s+|[a-z]\)\s*"
+                            r"|Chapter\s+\d{1,2}[.:]?\s+)")
 
 
 def plain_title(title: str) -> str:
-    """A heading without its numbering: 'b) Focus on the Centre' -> 'Focus on the Centre'."""
+    """A heading without its numbering: 'b) Focus on the coast' -> 'Focus on the coast'."""
     return SECTION_NUMBER.sub("", title)
 
 
@@ -114,10 +117,11 @@ class Retriever:
         self.acronyms = find_acronyms([c.text for c in self.chunks])
         self._shingles = [_shingles(c.text) for c in self.chunks]
         self._twins = self._summary_twins()
-        # The leaf title, without numbering ("b) Focus on the Centre" -> focus, centre).
+        # The leaf title, without numbering ("b) Focus on the coast" -> focus, coast).
         self._title_tokens = [set(lexical_tokens(plain_title(c.section.split(" > ")[-1])))
                               for c in self.chunks]
-        # Per chunk, compiled once: the outline aliases of its sections ("option 2b").
+        # Per chunk, compiled once: the aliases its document's profile gives its sections
+        # ("part 2b"); a heading shared by two documents takes only its own document's aliases.
         self._alias_patterns = [[re.compile(rf"\b{re.escape(a.lower())}\b") for a in self._aliases_of(c)]
                                 for c in self.chunks]
         self._is_footnote = np.array([c.kind == "footnote" for c in self.chunks], dtype=bool)
@@ -185,8 +189,8 @@ class Retriever:
         return np.maximum.reduceat(similarities, self.index.sentence_offsets).astype(np.float32)
 
     def _section_scores(self, question: str) -> np.ndarray:
-        """How exactly the question names a chunk's section: an outline alias ('option 2b',
-        'the second dilemma') or most of a section title's words."""
+        """How exactly the question names a chunk's section: a profile alias ('part 2b', 'the
+        second scenario') or most of a section title's words."""
         query = set(lexical_tokens(question))
         lowered = question.lower()
         scores = np.zeros(len(self.chunks), dtype=np.float32)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-import json
 import re
-from pathlib import Path
 
 from .answering import AnswerContext, Trace, answer_question, build_vocabulary, check_settings
 from .answering.outline import body_sections, framework_kinds, section_hits, section_opening
@@ -16,6 +15,7 @@ from .embed import load_embedder
 from .errors import QuestionError
 from .index import BuildProgress, ProgressCallback, open_index
 from .lexical import inverse_document_frequency
+from .profile import DEFAULT_REFUSAL, DocumentProfile, shelf_profiles
 from .retrieve import Retriever, plain_title
 
 __all__ = ["Assistant", "BuildProgress"]
@@ -58,11 +58,17 @@ class Assistant:
         self.index = retriever.index
         self.warnings = warnings  # what the user should know about the index (e.g. a rebuild failed)
         self._framework: dict | None = None
-        self._aliases = {k: v for outline in self.index.outlines.values() for k, v in outline.items()}
-        self._kinds = framework_kinds(self._aliases)
+        self.profiles: dict[str, DocumentProfile] = shelf_profiles(self.settings.documents_dir, self.index.manifest)
+        # Per document: two documents may share a heading or an alias ('part 2'), and each
+        # resolves within its own document.
+        self._aliases = {doc: {t: list(a) for t, a in p.aliases.items()} for doc, p in self.profiles.items()}
+        self._kinds = {doc: kinds for doc, p in self.profiles.items()
+                       if (kinds := framework_kinds(self._aliases[doc], p.framework_kinds))}
+        self.reference_kinds = tuple(dict.fromkeys(k for kinds in self._kinds.values() for k in kinds))
         chunk_texts = [c.text for c in self.index.chunks]
         self._vocabulary = build_vocabulary(list(self.index.documents.values()) or chunk_texts, chunk_texts,
-                                            inverse_document_frequency(chunk_texts))
+                                            inverse_document_frequency(chunk_texts),
+                                            [n for p in self.profiles.values() for n in p.subject_names])
         self._chapter_list = list(dict.fromkeys(c.section.split(" > ")[0] for c in self.index.chunks if c.kind == "body"))
 
     @classmethod
@@ -76,13 +82,21 @@ class Assistant:
         # one (with a warning) when a rebuild cannot be written.
         opened = open_index(settings, progress, force)
         index = opened.index
-        index.outlines = _load_aliases(settings.documents_dir, index.manifest)
+        # The retriever reads each document's aliases (a chunk takes only its own document's).
+        index.outlines = {doc: {t: list(a) for t, a in p.aliases.items()}
+                          for doc, p in shelf_profiles(settings.documents_dir, index.manifest).items()}
         return cls(settings, Retriever(index, load_embedder(settings.embedder)), opened.warnings)
 
     @property
     def citation_prefix(self) -> str:
+        """The one-line citation (else the title) of every document on the shelf."""
         docs = self.index.manifest.get("documents", [])
-        return (docs[0].get("citation") or docs[0].get("title") or docs[0]["id"]) if docs else ""
+        return "; ".join(d.get("citation") or d.get("title") or d["id"] for d in docs)
+
+    def short_title(self, document: str) -> str:
+        """The short title a citation names its document by (the name when it has none)."""
+        profile = self.profiles.get(document)
+        return (profile.short_title or profile.title) if profile and (profile.short_title or profile.title) else document
 
     def ask(self, question: str, conversation: Conversation | None = None, settings: Settings | None = None,
             question_id: str | None = None) -> Answer:
@@ -94,12 +108,25 @@ class Assistant:
         """The answer with the trace of how it was decided (for evaluation)."""
         settings = check_settings(settings or self.settings)
         question = check_question(question, settings)
-        resolved = conversation.resolve(question) if conversation else question
+        resolved = conversation.resolve(question, self.reference_kinds) if conversation else question
         vector = self.retriever.query_vector(resolved)
         hits = self.retriever.search(resolved, settings, vector)
         context = AnswerContext(self.index.chunks, self.index.sentence_vectors, self.index.sentence_offsets,
-                                self._aliases, self._kinds, settings)
-        return answer_question(question, resolved, vector, hits, context, self._vocabulary, question_id)
+                                self._aliases, self._kinds, settings, self.refusal_wording(settings))
+        trace = answer_question(question, resolved, vector, hits, context, self._vocabulary, question_id)
+        return dataclasses.replace(trace, answer=self._with_titles(trace.answer))
+
+    def refusal_wording(self, settings: Settings | None = None) -> str:
+        """How a refusal opens: the profile's wording when one document is searched (the shelf
+        holds one, or the search is limited to one), else the general wording."""
+        searched = (settings or self.settings).documents or tuple(self.profiles)
+        return self.profiles[searched[0]].refusal if len(searched) == 1 and searched[0] in self.profiles \
+            else DEFAULT_REFUSAL
+
+    def _with_titles(self, answer: Answer) -> Answer:
+        """Each citation with the short title of its document (shown beside it, not in the JSON)."""
+        citations = tuple(dataclasses.replace(c, title=self.short_title(c.document)) for c in answer.citations)
+        return dataclasses.replace(answer, citations=citations)
 
     def context(self, chunk_id: str, chars: int = 800) -> tuple[str, str, str]:
         """The text before and after a chunk in its cleaned document, for 'surrounding text'."""
@@ -113,35 +140,28 @@ class Assistant:
         """Chapter titles in document order, for the section filter."""
         return list(self._chapter_list)
 
-    def framework(self) -> dict[str, list[tuple[str, str, str]]]:
-        """The numbered parts of each document's framework (for this report: the eight
-        dimensions, four dilemmas and the options), each with a one-line summary and a question
+    def framework(self) -> dict[str, dict[str, list[tuple[str, str, str]]]]:
+        """Each document's framework, when its profile has one: per document, per kind in the
+        plural ('scenarios'), the numbered parts, each with a one-line summary and a question
         that names it (computed once: the page asks for it on every rerun)."""
         if self._framework is None:
-            self._framework = self._build_framework()
+            self._framework = {doc: groups for doc in self._kinds if (groups := self._build_framework(doc))}
         return self._framework
 
-    def _build_framework(self) -> dict[str, list[tuple[str, str, str]]]:
-        sections = {s.split(" > ")[-1]: s for s in body_sections(self.index.chunks)}
+    def _build_framework(self, document: str) -> dict[str, list[tuple[str, str, str]]]:
+        sections = {s.split(" > ")[-1]: s for s in body_sections(self.index.chunks, document)}
+        # With one document on the shelf 'the report' is unambiguous; else the question names it.
+        subject = "the report" if len(self.profiles) <= 1 else f"“{self.short_title(document)}”"
         groups: dict[str, list[tuple[str, str, str]]] = {}
-        for kind, parts in self._kinds.items():
+        for kind, parts in self._kinds[document].items():
             for title, alias in parts:
                 if title in sections:
-                    question = f"What does the report say about {alias} ({plain_title(title).rstrip('?')})?"
-                    groups.setdefault(f"{kind}s", []).append((title, self._first_sentence(sections[title]), question))
+                    question = f"What does {subject} say about {alias} ({plain_title(title).rstrip('?')})?"
+                    summary = self._first_sentence(sections[title], document)
+                    groups.setdefault(f"{kind}s", []).append((title, summary, question))
         return groups
 
-    def _first_sentence(self, section: str) -> str:
+    def _first_sentence(self, section: str, document: str) -> str:
         """The section's first sentence after its heading (the heading itself if that is all)."""
-        opening = section_opening(section_hits(section, self.index.chunks), self.index.chunks)
+        opening = section_opening(section_hits(section, self.index.chunks, document), self.index.chunks)
         return next((s.text for s in opening if not s.heading), opening[0].text if opening else "")
-
-
-def _load_aliases(documents_dir: Path, manifest: dict) -> dict[str, dict]:
-    """Section aliases from each document's outline file (e.g. 'option 2b')."""
-    aliases = {}
-    for doc in manifest.get("documents", []):
-        path = Path(documents_dir) / f"{doc['id']}.outline.json"
-        if path.exists():
-            aliases[doc["id"]] = json.loads(path.read_text(encoding="utf-8")).get("aliases", {})
-    return aliases

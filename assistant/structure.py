@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .clean import Block, CleanDocument, SENTENCE_END
+from .clean import SENTENCE_END, Block, CleanDocument, squash
+from .profile import ChapterFix, DocumentProfile, Heading, load_profile
 from .text import word_count
 
-CHAPTER = re.compile(r"^([IVXL]+)\.\s+\S")
 NUMBERED = re.compile(r"^(\d{1,2})\.\s+\S")
 LETTERED = re.compile(r"^([a-h])\)\s+\S")
 LETTERED_PREFIX = re.compile(r"^[a-h]\)\s+")
 LIST_ITEM = re.compile(r"^(?:[•▪-]\s|\d{1,2}\.\s)")
 SECTION_SEPARATOR = " > "
 CAPTIONS_HEADING = "Figures and tables"
-
-
-@dataclass(frozen=True)
-class Outline:
-    """Headings the text cannot show, from a documented file beside the document."""
-
-    title: str = ""
-    citation: str = ""
-    chapters: tuple[dict, ...] = ()
-    levels: tuple[dict, ...] = ()
-    aliases: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -55,26 +43,13 @@ class StructuredDocument:
     paragraphs: tuple[Paragraph, ...]
     sections: tuple[tuple[str, ...], ...]
     summary_chapters: tuple[str, ...]
-    aliases: dict
+    aliases: dict  # heading -> its other names ('part 2b'), from the profile
+    short_title: str = ""
 
 
-def load_outline(document_path: Path) -> Outline:
-    """Read `<name>.outline.json` beside a document, or an empty outline."""
-    path = document_path.with_name(document_path.stem + ".outline.json")
-    if not path.exists():
-        return Outline()
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return Outline(data.get("title", ""), data.get("citation", ""), tuple(data.get("chapters", ())),
-                   tuple(data.get("levels", ())), data.get("aliases", {}))
-
-
-def _squash(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip().lower()
-
-
-def _outline_chapter(block: Block, outline: Outline) -> dict | None:
-    for chapter in outline.chapters:
-        if _squash(block.text).startswith(_squash(chapter["starts_with"])):
+def _profile_chapter(block: Block, profile: DocumentProfile) -> ChapterFix | None:
+    for chapter in profile.chapters:
+        if squash(block.text).startswith(squash(chapter.starts_with)):
             return chapter
     return None
 
@@ -97,18 +72,25 @@ def _unbalanced(text: str) -> bool:
     return text.count("(") != text.count(")")
 
 
-def _heading_level(text: str, chapter: str, outline: Outline, numbered_level: int | None) -> int:
-    for rule in outline.levels:
-        if chapter.startswith(rule["chapter"]) and text in rule["headings"]:
-            return rule["level"]
+def _heading_level(text: str, chapter: str, profile: DocumentProfile, numbered_level: int | None) -> int:
+    for rule in profile.levels:
+        if chapter.startswith(rule.chapter) and text in rule.headings:
+            return rule.level
     if LETTERED.match(text) and numbered_level:
         return numbered_level + 1
     return 2
 
 
-def structure_document(clean: CleanDocument, document_path: Path) -> StructuredDocument:
-    """Assign every block to a section path; headings become path elements, not paragraphs."""
-    outline = load_outline(document_path)
+def structure_document(clean: CleanDocument, document_path: Path,
+                       profile: DocumentProfile | None = None) -> StructuredDocument:
+    """Assign every block to a section path; headings become path elements, not paragraphs.
+    The profile (the one the document was cleaned with, unless given) says how headings look:
+    found by rules for a chapter numbering scheme, or listed (bookmarks, numbered lines)."""
+    profile = profile or clean.profile or load_profile(document_path)
+    if profile.lists_headings:
+        placed, block_sections, summary = _place_by_listed_headings(clean, profile)
+        return _assemble(clean, profile, placed, block_sections, summary)
+    chapter_heading = profile.chapter_heading()
     blocks = list(clean.blocks)
     path: list[str] = []
     placed: list[tuple[Block, tuple[str, ...]]] = []
@@ -118,15 +100,15 @@ def structure_document(clean: CleanDocument, document_path: Path) -> StructuredD
     previous_was_heading = True
     for i, block in enumerate(blocks):
         following = blocks[i + 1] if i + 1 < len(blocks) else None
-        chapter = _outline_chapter(block, outline)
-        if chapter or (CHAPTER.match(block.text) and word_count(block.text) <= 10 and block.kind == "text"):
-            title = chapter["title"] if chapter else block.text
+        chapter = _profile_chapter(block, profile)
+        if chapter or (chapter_heading.match(block.text) and word_count(block.text) <= 10 and block.kind == "text"):
+            title = chapter.title if chapter else block.text
             path = [title]
             numbered_level = None
-            if chapter and chapter.get("role") == "summary":
+            if chapter and chapter.role == "summary":
                 summary.append(title)
             block_sections.append(tuple(path))
-            if _squash(block.text) != _squash(title):
+            if squash(block.text) != squash(title):
                 placed.append((block, tuple(path)))  # the heading was lost: this is body text
             previous_was_heading = True
             continue
@@ -137,7 +119,7 @@ def structure_document(clean: CleanDocument, document_path: Path) -> StructuredD
                                                     and _is_body(blocks[i + 2] if i + 2 < len(blocks) else None)))
                       and not (NUMBERED.match(block.text) and following is not None and NUMBERED.match(following.text)))
         if is_heading:
-            level = _heading_level(block.text, path[0], outline, numbered_level)
+            level = _heading_level(block.text, path[0], profile, numbered_level)
             if NUMBERED.match(block.text):
                 numbered_level = level
             path = path[: level - 1] + [block.text] if len(path) >= level - 1 else path + [block.text]
@@ -147,10 +129,47 @@ def structure_document(clean: CleanDocument, document_path: Path) -> StructuredD
         previous_was_heading = False
         placed.append((block, tuple(path) if path else ("Front matter",)))
         block_sections.append(tuple(path) if path else ("Front matter",))
-    return _assemble(clean, outline, placed, block_sections, summary)
+    return _assemble(clean, profile, placed, block_sections, summary)
 
 
-def _assemble(clean: CleanDocument, outline: Outline, placed, block_sections, summary) -> StructuredDocument:
+def _place_by_listed_headings(clean: CleanDocument, profile: DocumentProfile):
+    """Sections from the headings the profile lists (a PDF's bookmarks, numbered heading
+    lines): a block that is the next listed heading of its title opens a section at its level;
+    every other block is body text of the section it falls in."""
+    remaining: dict[str, list[Heading]] = {}
+    for heading in profile.headings:
+        remaining.setdefault(squash(heading.title), []).append(heading)
+    path: list[str] = []
+    placed, block_sections, summary = [], [], []
+    for block in clean.blocks:
+        chapter = _profile_chapter(block, profile)
+        listed = _listed_heading(block, remaining) if block.kind == "text" else None
+        if chapter or listed:
+            heading = Heading(chapter.title, 1) if chapter else listed
+            path = path[: heading.level - 1] + [heading.title]
+            if chapter and chapter.role == "summary":
+                summary.append(chapter.title)
+            if chapter and squash(block.text) != squash(chapter.title):
+                placed.append((block, tuple(path)))  # the heading was lost: this is body text
+            block_sections.append(tuple(path))
+            continue
+        section = tuple(path) if path else ("Front matter",)
+        placed.append((block, section))
+        block_sections.append(section)
+    return placed, block_sections, summary
+
+
+def _listed_heading(block: Block, remaining: dict[str, list[Heading]]) -> Heading | None:
+    """The first listed heading not yet met with the block's text, on the block's page where
+    both pages are known (a table of contents repeats the headings on another page)."""
+    candidates = remaining.get(squash(block.text), [])
+    for k, heading in enumerate(candidates):
+        if heading.page is None or block.page is None or heading.page == block.page:
+            return candidates.pop(k)
+    return None
+
+
+def _assemble(clean: CleanDocument, profile: DocumentProfile, placed, block_sections, summary) -> StructuredDocument:
     """Lay out the cleaned text (body, then captions, then notes) and record each paragraph's
     span. Captions go after the body, each keeping its section, so that no span of body text
     (a chunk, a quoted sentence) runs through a figure's caption."""
@@ -192,9 +211,10 @@ def _assemble(clean: CleanDocument, outline: Outline, placed, block_sections, su
         section = block_sections[index] if block_sections else ("Notes",)
         add(f"{note.number} {note.text}", "footnote", note.page, section, note.number)
     sections = tuple(dict.fromkeys(p.section for p in paragraphs))
-    return StructuredDocument(clean.doc_id, outline.title or clean.doc_id, outline.citation,
+    return StructuredDocument(clean.doc_id, profile.title or clean.doc_id, profile.citation,
                               "\n\n".join(parts), tuple(paragraphs), sections, tuple(summary),
-                              dict(outline.aliases or {}))
+                              {title: list(names) for title, names in profile.aliases.items()},
+                              profile.short_title or profile.title or clean.doc_id)
 
 
 def _new_titles(old: tuple[str, ...], new: tuple[str, ...]) -> list[str]:

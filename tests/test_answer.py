@@ -201,13 +201,13 @@ def test_an_abstention_names_what_the_report_never_mentions(assistant):
 
 def test_a_section_named_by_number_is_found_and_only_one():
     chunks = []  # named_section needs the section's chunk only to return its path
-    aliases = {"a) Focus on the North": ["option 2a"], "b) Focus on the Centre": ["option 2b"],
-               "2. Continuation": ["option 2", "second option"], "X. Women": ["WPS gender women"]}
+    aliases = {"d": {"a) Focus on the North": ["option 2a"], "b) Focus on the Centre": ["option 2b"],
+                     "2. Continuation": ["option 2", "second option"], "X. Women": ["WPS gender women"]}}
     assert named_section("What about option 2b?", chunks, aliases) is None  # no chunk: no path to give
     from assistant.chunk import Chunk
     chunk = Chunk("d:1", "d", "XIV. Options > 2. Continuation > b) Focus on the Centre", 1, None, 0, 5, "Text.",
                   "body", False, ((0, 5),))
-    assert named_section("What about option 2b?", [chunk], aliases) == (chunk.section, "option 2b")
+    assert named_section("What about option 2b?", [chunk], aliases) == ("d", chunk.section, "option 2b")
     assert named_section("Compare option 2a and option 2b.", [chunk], aliases) is None
     assert named_section("What does it say about gender women?", [chunk], aliases) is None  # keyword alias
     assert asks_only_about("What does the report say about option 2b?", "option 2b", "b) Focus on the Centre", {"option"})
@@ -314,3 +314,31 @@ def test_off_topic_input_is_refused_with_a_reason(assistant, question):
     assert answer.abstained, answer.answer
     assert answer.reason and answer.citations == ()
     assert all(len(h.text.split()) >= 12 for h in answer.closest)
+
+
+def test_every_citation_names_its_document_by_short_title_outside_the_json(assistant):
+    answer = assistant.ask("How many interviews did the research team conduct?")
+    assert answer.citations
+    for citation in answer.citations:
+        profile = assistant.profiles[citation.document]
+        assert citation.title == profile.short_title and citation.title != citation.document
+        assert set(citation.to_dict()) == {"n", "chunk_id", "document", "section", "page", "quote"}  # CONTRACTS §3
+
+
+def test_the_framework_is_each_documents_own_from_its_profile(assistant):
+    framework = assistant.framework()
+    assert set(framework) <= set(assistant.profiles)
+    for document, groups in framework.items():
+        kinds = assistant.profiles[document].framework_kinds
+        assert [group for group in groups] == [f"{kind}s" for kind in kinds if f"{kind}s" in groups]
+        assert all(len(items) >= 2 for items in groups.values())
+        for title, summary, question in (item for items in groups.values() for item in items):
+            asked = assistant.ask(question)
+            assert not asked.abstained and all(c.document == document for c in asked.citations), question
+            break  # one question per document is enough to show it resolves within its document
+
+
+def test_a_refusal_opens_with_the_searched_documents_wording(assistant):
+    answer = assistant.ask("How many police officers serve in the Central African Republic?")
+    assert answer.abstained
+    assert answer.answer.startswith(assistant.profiles["epon-minusma-2019"].refusal)

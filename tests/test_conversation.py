@@ -87,11 +87,23 @@ def test_a_follow_up_can_move_to_the_next_numbered_section(assistant):
                for c in other.citations)
 
 
+KINDS = ("dimension", "dilemma", "option")  # the framework kinds of the report's profile
+
+
 def test_swap_reference_only_swaps_numbered_sections():
-    assert swap_reference("the fourth", "What is the second dilemma?") == "What is the fourth dilemma?"
-    assert swap_reference("option 3", "Why was option 2d not chosen?") == "Why was option 3 not chosen?"
-    assert swap_reference("the third", "What does the report say about option 2b?") is None
-    assert swap_reference("the Centre", "What is the second dilemma?") is None
+    assert swap_reference("the fourth", "What is the second dilemma?", KINDS) == "What is the fourth dilemma?"
+    assert swap_reference("option 3", "Why was option 2d not chosen?", KINDS) == "Why was option 3 not chosen?"
+    assert swap_reference("the third", "What does the report say about option 2b?", KINDS) is None
+    assert swap_reference("the Centre", "What is the second dilemma?", KINDS) is None
+
+
+@pytest.mark.fast
+def test_numbered_references_come_from_the_profiles_framework_kinds():
+    """A document whose framework has 'scenarios' gets 'the third scenario'; without a
+    framework nothing is a numbered reference."""
+    assert swap_reference("the third", "What is the second scenario?", ("scenario",)) == "What is the third scenario?"
+    assert swap_reference("the third", "What is the second scenario?", KINDS) is None
+    assert swap_reference("the fourth", "What is the second dilemma?", ()) is None
 
 
 def test_a_pronoun_follow_up_on_a_numbered_option_is_answered_from_it(assistant):

@@ -35,10 +35,12 @@ def answer_question(question: str, resolved: str, vector: np.ndarray, hits: list
     confidence = abstention.confidence(values, settings.abstain_weights, settings.abstain_bias)
     partial = Trace(Answer(question, text, False, tuple(citations), tuple(hits), resolved, question_id, confidence),
                     (text, tuple(citations)), values, refusal, draft.rule, draft.trusted)
-    return Trace(decide(partial, settings), partial.draft, values, refusal, draft.rule, draft.trusted)
+    return Trace(decide(partial, settings, refusal_wording=context.refusal), partial.draft, values, refusal,
+                 draft.rule, draft.trusted)
 
 
-def decide(trace: Trace, settings: Settings, confidence: float | None = None) -> Answer:
+def decide(trace: Trace, settings: Settings, confidence: float | None = None,
+           refusal_wording: str = NOT_ADDRESSED) -> Answer:
     """Give the draft, or refuse: a refusal rule fired, the draft is empty, or the evidence is
     too weak (a draft the outline vouches for is never refused on weak evidence alone)."""
     answer = trace.answer
@@ -52,7 +54,7 @@ def decide(trace: Trace, settings: Settings, confidence: float | None = None) ->
     if reason is None:
         return Answer(answer.question, text, False, citations, answer.passages, answer.resolved_question, answer.id,
                       confidence)
-    return Answer(answer.question, f"{NOT_ADDRESSED} {reason}", True, (), answer.passages, answer.resolved_question,
+    return Answer(answer.question, f"{refusal_wording} {reason}", True, (), answer.passages, answer.resolved_question,
                   answer.id, confidence, reason)
 
 

@@ -61,15 +61,19 @@ class Vocabulary:
         return lowered in self.words or (bool(tokens) and all(t in self.idf for t in tokens))
 
 
-def build_vocabulary(texts: list[str], chunk_texts: list[str], idf: dict[str, float]) -> Vocabulary:
-    """The vocabulary of the documents; a word in more than a tenth of the passages is common."""
+def build_vocabulary(texts: list[str], chunk_texts: list[str], idf: dict[str, float],
+                     subject_names: list[str] = ()) -> Vocabulary:
+    """The vocabulary of the documents; a word in more than a tenth of the passages is common,
+    and so are the subject names the documents' profiles give (a short document may use its
+    own subject in fewer passages)."""
     words = frozenset(w for text in texts for w in re.findall(r"[a-z0-9]+", text.lower().replace("’", "'")))
     limit = math.log(1 + len(chunk_texts) / (1 + 0.1 * len(chunk_texts)))
-    return Vocabulary(words, idf, frozenset(t for t, v in idf.items() if v <= limit))
+    subjects = {t for name in subject_names for t in lexical_tokens(name)}
+    return Vocabulary(words, idf, frozenset(t for t, v in idf.items() if v <= limit) | frozenset(subjects))
 
 
 def name_tokens(question: str) -> list[str]:
-    """The words of a question that name something (not its first word): 'Wagner', 'MINUSCA', '2021'."""
+    """The words of a question that name something (not its first word): 'Wagner', 'UNMIK', '2021'."""
     first = re.match(r"\s*\S+", question)
     body = question[first.end():] if first else question
     tokens = [re.split(r"[’']", t)[0].rstrip(".,") for t in NAME_TOKEN.findall(body)]
@@ -96,8 +100,8 @@ def unknown_share(question: str, vocabulary: Vocabulary) -> float:
 
 
 def distinctive_names(question: str, vocabulary: Vocabulary) -> list[str]:
-    """Names of the question that are not common across the documents: 'Kidal' is distinctive,
-    the documents' own subject ('MINUSMA', 'Mali') is not."""
+    """Names of the question that are not common across the documents: a town the text names
+    once is distinctive, the documents' own subject (the mission, the country) is not."""
     return [t for t in name_tokens(question) if not set(lexical_tokens(t)) <= vocabulary.common]
 
 

@@ -35,7 +35,7 @@ def compose(chosen: list[ScoredSentence], chunks: list[Chunk]) -> tuple[str, lis
 
 def with_marker(sentence: str, n: int) -> str:
     """Put the [n] marker before a closing full stop: 'held 66 interviews [1].'; after a
-    question mark, so that a heading stays whole: 'To decentralise the Mission, or not? [1]'."""
+    question mark, so that a heading stays whole: 'To stay on the coast, or not? [1]'."""
     if sentence.rstrip().endswith(("?", "!", "?”", "?\"")):
         return f"{sentence.rstrip()} [{n}]"
     match = re.search(r"([.;:][”\"’)]?|[”\"’])$", sentence)  # '(WPS)' keeps its bracket: '(WPS) [1]'

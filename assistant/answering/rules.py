@@ -30,14 +30,16 @@ SECOND_PART = re.compile(r"(?:\?\s+|,?\s+and\s+)(?=(?:what|how|why|when|who|whic
 
 @dataclass(frozen=True)
 class AnswerContext:
-    """What the rules may read: the index's chunks and sentence vectors, the outline, settings."""
+    """What the rules may read: the index's chunks and sentence vectors, each document's aliases
+    and framework kinds (from its profile), settings."""
 
     chunks: list[Chunk]
     sentence_vectors: np.ndarray
     sentence_offsets: np.ndarray
-    aliases: dict[str, list[str]]
-    kinds: dict[str, list[tuple[str, str]]]
+    aliases: dict[str, dict[str, list[str]]]  # document -> heading -> aliases
+    kinds: dict[str, dict[str, list[tuple[str, str]]]]  # document -> kind -> [(heading, alias)]
     settings: Settings
+    refusal: str = "The report does not address this question."  # how a refusal opens (the profile's)
 
 
 @dataclass(frozen=True)
@@ -54,14 +56,14 @@ Rule = Callable[[str, "np.ndarray", list[Hit], list[ScoredSentence], AnswerConte
 
 
 def named_section_rule(question, vector, hits, scored, context) -> Draft | None:
-    """The question names one section by number ('option 2b', 'the second dilemma'): the
+    """The question names one section by number ('part 2b', 'the second scenario'): the
     section's opening when nothing more is asked, else its best sentences."""
-    named = outline.named_section(question, context.chunks, context.aliases)
+    named = outline.named_section(question, context.chunks, _in_scope(context.aliases, context), hits)
     if named is None:
         return None
-    section, alias = named
-    inside = outline.section_hits(section, context.chunks)
-    if outline.asks_only_about(question, alias, section.split(" > ")[-1], set(context.kinds)):
+    document, section, alias = named
+    inside = outline.section_hits(section, context.chunks, document)
+    if outline.asks_only_about(question, alias, section.split(" > ")[-1], set(context.kinds.get(document, {}))):
         return Draft("named section", outline.section_opening(inside, context.chunks), trusted=True)
     settings = context.settings.replace(answer_passages=len(inside))
     in_section = score_sentences(question, vector, inside, context.chunks, context.sentence_vectors,
@@ -71,18 +73,18 @@ def named_section_rule(question, vector, hits, scored, context) -> Draft | None:
 
 def framework_list_rule(question, vector, hits, scored, context) -> Draft | None:
     """The question asks for the list of a framework's parts in any wording ('What are the four
-    dilemmas?', 'List the options', 'Name the eight dimensions'): their headings, each cited."""
-    kind = outline.asked_kind(question, context.kinds)
-    if kind is None:
+    scenarios?', 'List the options', 'Name the eight principles'): their headings, each cited."""
+    asked = outline.asked_kind(question, _in_scope(context.kinds, context), hits)
+    if asked is None:
         return None
-    items = outline.kind_list(kind, context.kinds, context.chunks)
+    items = outline.kind_list(*asked, context.kinds, context.chunks)
     return Draft("framework list", items, trusted=True) if len(items) >= 2 else None
 
 
 def subsection_list_rule(question, vector, hits, scored, context) -> Draft | None:
     """A list question that names a section with sub-sections by its title words ('Which
     scenarios does the report see?'): the sub-sections' headings."""
-    items = outline.subsection_list(question, hits, context.chunks, context.aliases)
+    items = outline.subsection_list(question, hits, context.chunks, _in_scope(context.aliases, context))
     return Draft("sub-section list", items) if items else None
 
 
@@ -94,6 +96,12 @@ def passage_span_rule(question, vector, hits, scored, context) -> Draft | None:
     if chosen and len(parts) == 2 and len(lexical_tokens(parts[1])) >= 2:
         chosen += second_part_span(parts[1], scored, chosen, context)
     return Draft("passage span", chosen)
+
+
+def _in_scope(per_document: dict, context: AnswerContext) -> dict:
+    """Only the documents searched (Settings.documents; empty = every document)."""
+    scope = context.settings.documents
+    return {d: v for d, v in per_document.items() if d in scope} if scope else per_document
 
 
 RULES: tuple[Rule, ...] = (named_section_rule, framework_list_rule, subsection_list_rule, passage_span_rule)

@@ -56,14 +56,14 @@ def score_sentences(question: str, query_vector: np.ndarray, hits: list[Hit], ch
 
 
 def defined_term(question: str) -> str | None:
-    """The term of a definition question: 'What is FAMA?' -> 'FAMA'."""
+    """The term of a definition question: 'What is FACA?' -> 'FACA'."""
     match = DEFINITION.match(question)
     return (match.group("term") or match.group("acronym")).strip() if match else None
 
 
 def definition_bonus(term: str | None, sentence: str, settings: Settings) -> float:
-    """Prefer the sentence that spells the term out ('Forces Armées Maliennes (FAMA)'), then one
-    that says what it is ('MINUSMA’s mandate is ...'), then one that names it."""
+    """Prefer the sentence that spells the term out ('Forces Armées Centrafricaines (FACA)'), then one
+    that says what it is ('UNMIK’s mandate is ...'), then one that names it."""
     if not term:
         return 0.0
     if re.search(rf"\(\s*{re.escape(term)}\s*\)", sentence):
@@ -76,7 +76,7 @@ def definition_bonus(term: str | None, sentence: str, settings: Settings) -> flo
 
 
 def term_forms(term: str) -> list[str]:
-    """A term as a sentence may word it: 'mandate of MINUSMA' is also 'MINUSMA’s mandate'."""
+    """A term as a sentence may word it: 'mandate of UNMIK' is also 'UNMIK’s mandate'."""
     match = re.match(r"^(.+?)\s+of\s+(?:the\s+)?(.+)$", term, re.I)
     if not match:
         return [term]

@@ -18,6 +18,9 @@ class Citation:
     section: str
     page: int | None
     quote: str
+    # The document's short title, for people (cards, printed sources); not in the answer JSON,
+    # whose citation fields CONTRACTS.md §3 fixes.
+    title: str = ""
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in ("n", "chunk_id", "document", "section", "page", "quote")}
