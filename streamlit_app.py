@@ -208,36 +208,36 @@ def document_entry(settings: Settings, document: ShelfDocument, removable: bool)
         st.markdown(f"**{escape(document.short_title or document.name)}**")
         pages = f"{document.pages} pages · " if document.pages else ""
         st.caption(f"{escape(document.file)} · {pages}{document.chunks} chunks")
-        remove_button(settings, document.name, document.short_title or document.name, removable,
-                      "The last document stays: add another one first.")
+        remove_button(settings, f"remove-{document.name}", document.name, document.short_title or document.name,
+                      removable, "The last document stays: add another one first.")
 
 
 def skipped_entry(settings: Settings, skipped: Any) -> None:
     """A file on the shelf that the index left out, with the reason and a remove button."""
     with st.container(border=True):
         st.error(f"Not indexed: {escape(skipped.file)}: {escape(skipped.reason)}", icon=":material/error:")
-        remove_button(settings, document_name(skipped.file), skipped.file, True, "")
+        remove_button(settings, f"remove-file-{skipped.file}", document_name(skipped.file), skipped.file, True, "")
 
 
-def remove_button(settings: Settings, name: str, title: str, enabled: bool, why_not: str) -> None:
+def remove_button(settings: Settings, key: str, name: str, title: str, enabled: bool, why_not: str) -> None:
     """Remove, then a confirmation (Remove for good / Cancel) before anything is deleted."""
-    if st.session_state.get("confirm_remove") != name:
-        st.button("Remove", key=f"remove-{name}", disabled=not enabled, help=None if enabled else why_not,
-                  icon=":material/delete:", on_click=_ask_to_confirm, args=(name,))
+    if st.session_state.get("confirm_remove") != key:
+        st.button("Remove", key=key, disabled=not enabled, help=None if enabled else why_not,
+                  icon=":material/delete:", on_click=_ask_to_confirm, args=(key,))
         return
     st.warning(f"Remove **{escape(title)}** from the shelf? Its file is deleted from the documents folder "
                "and the index is rebuilt.")
     with st.container(horizontal=True, gap="small"):
-        confirmed = st.button("Remove for good", key=f"remove-confirm-{name}", type="primary")
-        st.button("Cancel", key=f"remove-cancel-{name}", on_click=_ask_to_confirm, args=(None,))
+        confirmed = st.button("Remove for good", key=key.replace("remove-", "remove-confirm-", 1), type="primary")
+        st.button("Cancel", key=key.replace("remove-", "remove-cancel-", 1), on_click=_ask_to_confirm, args=(None,))
     if confirmed:
         st.session_state.confirm_remove = None
         change_shelf(settings, f"Removing {title}…", lambda progress: remove_document(name, settings, progress),
                      lambda report: [("success", f"Removed {escape(title)} ({escape(', '.join(report.removed))}).")])
 
 
-def _ask_to_confirm(name: str | None) -> None:
-    st.session_state.confirm_remove = name
+def _ask_to_confirm(key: str | None) -> None:
+    st.session_state.confirm_remove = key
 
 
 def upload_form(settings: Settings, shelf: Shelf) -> None:
