@@ -4,8 +4,9 @@ Layout and session state only. Answering lives in ``assistant.service``; adding 
 documents in ``assistant.shelf``; what a card, a highlight or a history turn shows in
 ``assistant.display``; references, the copy text and the exports in ``assistant.briefing``.
 The shelf is documents/ and index/, or the folders named by $ASSISTANT_DOCUMENTS_DIR and
-$ASSISTANT_INDEX_DIR (read by ``assistant.config``), which is how the tests use a copy. Page settings (no developer toolbar, no file watcher, no
-usage statistics, the theme) are in ``.streamlit/config.toml``.
+$ASSISTANT_INDEX_DIR (read by ``assistant.config``), which is how the tests use a copy. Page
+settings (no developer toolbar, no file watcher, no usage statistics, the theme) are in
+``.streamlit/config.toml``.
 
 Run with ``streamlit run streamlit_app.py``.
 """
@@ -22,12 +23,12 @@ import streamlit as st
 from assistant import briefing
 from assistant.config import Settings
 from assistant.conversation import Conversation
-from assistant.display import (CLOSEST_HEADING, NOT_ADDRESSED, Card, Turn, answer_cards, documents_note, escape,
-                               filter_note, highlight, markdown_lines, refusal_cards, refusal_reason,
-                               shown_question, trim_context, understood_as)
+from assistant.display import (CLOSEST_HEADING, NOT_ADDRESSED, Card, Turn, addition_messages, answer_cards,
+                               documents_note, escape, filter_note, highlight, markdown_lines, refusal_cards,
+                               refusal_reason, shown_question, trim_context, understood_as)
 from assistant.errors import AssistantError
 from assistant.service import Assistant, BuildProgress
-from assistant.shelf import (SHELF_RESTORED, SUFFIXES, Shelf, ShelfChangeReport, ShelfDocument, Upload, add_uploads,
+from assistant.shelf import (SHELF_RESTORED, SUFFIXES, Shelf, ShelfDocument, Upload, add_uploads,
                              document_name, read_shelf, remove_document)
 
 LOG = logging.getLogger("minusma.app")
@@ -232,7 +233,7 @@ def remove_button(settings: Settings, key: str, name: str, title: str, enabled: 
         st.button("Cancel", key=key.replace("remove-", "remove-cancel-", 1), on_click=_ask_to_confirm, args=(None,))
     if confirmed:
         st.session_state.confirm_remove = None
-        change_shelf(settings, f"Removing {title}…", lambda progress: remove_document(name, settings, progress),
+        change_shelf(settings, f"Removing {escape(title)}…", lambda progress: remove_document(name, settings, progress),
                      lambda report: [("success", f"Removed {escape(title)} ({escape(', '.join(report.removed))}).")])
 
 
@@ -258,18 +259,6 @@ def upload_form(settings: Settings, shelf: Shelf) -> None:
         uploads = [Upload(f.name, f.getvalue()) for f in files]
         change_shelf(settings, f"Adding {len(uploads)} file(s) to the shelf…",
                      lambda progress: add_uploads(uploads, settings, progress, replace), addition_messages)
-
-
-def addition_messages(report: ShelfChangeReport) -> list[tuple[str, str]]:
-    """What an addition did, one message per file."""
-    messages = []
-    for document in report.added:
-        pages = f"{document.pages} pages, " if document.pages else ""
-        messages.append(("success", f"Added {escape(document.short_title)} ({escape(document.file)}): "
-                                    f"{pages}{document.chunks} chunks."))
-    messages += [("error", f"Not added: {escape(n.file)}: {escape(n.reason)}.") for n in report.not_added]
-    messages += [("error", f"Not indexed: {escape(n.file)}: {escape(n.reason)}.") for n in report.not_indexed]
-    return messages
 
 
 def change_shelf(settings: Settings, label: str, change, messages) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 from .briefing import (CLOSEST_HEADING, NOT_ADDRESSED, citations_by_passage, closest_passages, refusal_reason,
                        section_path, understood_as)
 
-__all__ = ["CLOSEST_HEADING", "NOT_ADDRESSED", "Card", "Turn", "answer_cards", "documents_note", "escape", "filter_note",
+__all__ = ["CLOSEST_HEADING", "NOT_ADDRESSED", "Card", "Turn", "addition_messages", "answer_cards", "documents_note", "escape", "filter_note",
            "highlight", "markdown_lines", "refusal_cards", "refusal_reason", "relevance", "shown_question",
            "trim_context", "understood_as"]
 
@@ -294,3 +294,19 @@ def documents_note(titles: tuple[str, ...]) -> str:
     if not titles:
         return ""
     return "Searched only " + "; ".join(escape(t) for t in titles)
+
+
+# --- the shelf ------------------------------------------------------------------------------
+
+
+def addition_messages(report: Any) -> list[tuple[str, str]]:
+    """What an addition to the shelf did (a shelf.ShelfChangeReport), one (kind, Markdown) message
+    per file: "success" for a document added, "error" for a file not added or not indexed."""
+    messages = []
+    for document in report.added:
+        pages = f"{document.pages} pages, " if document.pages else ""
+        messages.append(("success", f"Added {escape(document.short_title or document.name)} "
+                                    f"({escape(document.file)}): {pages}{document.chunks} chunks."))
+    messages += [("error", f"Not added: {escape(n.file)}: {escape(n.reason)}") for n in report.not_added]
+    messages += [("error", f"Not indexed: {escape(n.file)}: {escape(n.reason)}") for n in report.not_indexed]
+    return messages

@@ -160,7 +160,10 @@ def build_index(settings: Settings, progress: ProgressCallback | None = None) ->
         "embedded_as": "section path (last two parts), a newline, then the chunk text" if settings.embed_section_titles else "chunk text",
         "settings": _jsonable(settings.index_fingerprint()),
         "sources": sources,
-        "documents": [{"id": d.doc_id, "title": d.title, "citation": d.citation, "file": s.path.name,
+        # short_title: what lists and cards call the document (from its profile, where the
+        # structured document carries one); the shelf falls back to a shortened title.
+        "documents": [{"id": d.doc_id, "title": d.title, "short_title": getattr(d, "short_title", "") or None,
+                       "citation": d.citation, "file": s.path.name,
                        "pages": n_pages, "chunks": len(doc_chunks), "characters": len(d.text),
                        "sections": len(d.sections), "summary_chapters": list(d.summary_chapters)}
                       for s, d, n_pages, doc_chunks in zip(documents, structured, pages, per_doc)],
