@@ -8,7 +8,6 @@ import contextlib
 import json
 import logging
 import os
-import shutil
 import sys
 import tempfile
 import threading
@@ -18,13 +17,10 @@ from pathlib import Path
 
 from .config import Settings, offline_environment
 from .errors import AssistantError
-from .ingest import SUPPORTED_SUFFIXES
 
 EXIT_OK, EXIT_ERROR, EXIT_GATE = 0, 1, 3
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
 EXIT_PIPE = 141  # 128 + SIGPIPE, as a shell reports a reader that went away
-SUFFIXES = SUPPORTED_SUFFIXES  # what `assistant add` accepts: what the index reads
-COMPANIONS = (".outline.json", ".profile.json")  # per-document files that go with a document
 log = logging.getLogger(__name__)
 
 
@@ -140,13 +136,9 @@ def build_index(settings: Settings, progress=None, force: bool = False):
 
 def read_shelf(settings: Settings):
     """The documents in the index (name, title, file, pages, chunks) and the files skipped."""
-    from .index import shelf
+    from .shelf import read_shelf as read
 
-    return shelf(settings)
-
-
-def shelf_names(shelf) -> tuple[str, ...]:
-    return tuple(d.name for d in shelf.documents)
+    return read(settings)
 
 
 def load_assistant(settings: Settings, force: bool = False):
@@ -162,17 +154,18 @@ def load_assistant(settings: Settings, force: bool = False):
 
 def document_name(name: str) -> str:
     """A document's name on the shelf is its file name without the suffix."""
-    path = Path(name.strip())
-    return path.stem if path.suffix.lower() in SUFFIXES else path.name
+    from .shelf import document_name as name_of
+
+    return name_of(name)
 
 
 def checked_documents(names, shelf) -> tuple[str, ...]:
     """Names for a document filter, each one on the shelf; else a message listing the shelf."""
     names = tuple(dict.fromkeys(document_name(n) for n in names))
-    unknown = [n for n in names if n not in shelf_names(shelf)]
+    unknown = [n for n in names if n not in shelf.names]
     if unknown:
         raise CommandError(f"No document named {', '.join(repr(n) for n in unknown)} on the shelf; "
-                           f"it holds: {', '.join(shelf_names(shelf)) or 'nothing'} (see `assistant documents`).")
+                           f"it holds: {', '.join(shelf.names) or 'nothing'} (see `assistant documents`).")
     return names
 
 
@@ -527,7 +520,8 @@ def _write_results(results: dict, settings: Settings, items) -> None:
 
 
 def cmd_documents(args, settings: Settings) -> int:
-    from .index import open_index, shelf as shelf_of
+    from .index import open_index
+    from .shelf import read_shelf as shelf_of
 
     with progress_reporter() as progress:
         opened = open_index(settings, progress)  # repairs, builds or serves the last index, as `ask` does
@@ -562,144 +556,50 @@ def _shorten(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def shelf_files(folder: Path) -> dict[str, list[Path]]:
-    """The document files of the documents folder by name (a name may have, wrongly, two files:
-    report.pdf and report.txt)."""
-    files: dict[str, list[Path]] = {}
-    if Path(folder).is_dir():
-        for path in sorted(Path(folder).iterdir()):
-            if path.is_file() and path.suffix.lower() in SUFFIXES:
-                files.setdefault(path.stem, []).append(path)
-    return files
-
-
-def check_new_file(path: Path, on_shelf: dict, taken: set, replace: bool) -> str | None:
-    """Why a file cannot be added, or None. Reading it here, with the reader the index uses,
-    keeps a bad file off the shelf instead of finding out in the middle of a build."""
-    from .ingest import read_document
-
-    if not path.is_file():
-        return "no such file" if not path.exists() else "not a file"
-    if path.suffix.lower() not in SUFFIXES:
-        return f"only {', '.join(SUFFIXES)} files can be added, not {path.suffix or 'a file without a suffix'}"
-    if path.stem in taken:
-        return f"another file named {path.stem!r} is being added"
-    if path.stem in on_shelf and not replace:
-        return f"a document named {path.stem!r} is already on the shelf; use --replace to replace it"
-    try:
-        read_document(path)
-    except AssistantError as error:
-        return str(error).removeprefix(f"{path.name}: ")
-    except Exception as error:  # the PDF reader raises many types on damaged files
-        return f"cannot be read ({type(error).__name__}: {error})"
-    return None
-
-
 def cmd_add(args, settings: Settings) -> int:
-    folder = Path(settings.documents_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    on_shelf = shelf_files(folder)
-    accepted, failed = [], []
-    for name in args.files:
-        path = Path(name)
-        problem = check_new_file(path, on_shelf, {p.stem for p in accepted}, args.replace)
-        (failed.append((name, problem)) if problem else accepted.append(path))
-    for name, problem in failed:
-        print(f"Not added: {name}: {problem}.", file=sys.stderr)
-    if not accepted:
+    from .shelf import apply_additions, check_files
+
+    check = check_files(args.files, settings, args.replace)
+    for refused in check.refused:  # named before the build starts
+        print(f"Not added: {refused.file}: {refused.reason}.", file=sys.stderr)
+    if not check.accepted:
         print("Nothing was added; the shelf is unchanged.", file=sys.stderr)
         return EXIT_ERROR
-    with shelf_change(folder, settings) as change:
-        for path in accepted:
-            change.put(path)
-    shelf = read_shelf(settings)
-    skipped = {s.file: s.reason for s in shelf.skipped}
-    for path in accepted:
-        document = next((d for d in shelf.documents if d.name == path.stem), None)
-        target = folder / path.name
-        if document is None:
-            failed.append((str(path), skipped.get(target.name, "not in the index after the build")))
-            print(f"Not indexed: {path}: {skipped.get(target.name, 'not in the index after the build')}; "
-                  f"take it off with `assistant remove {path.stem}`.", file=sys.stderr)
-        else:
-            pages = f"{document.pages} pages, " if document.pages else ""
-            print(f"Added {document.name} ({_shorten(document.title, 60)}): {pages}{document.chunks} chunks.")
-    return EXIT_ERROR if failed else EXIT_OK
+    with progress_reporter() as progress, said_if_restored():
+        report = apply_additions(check, settings, progress, args.replace)
+    for refused in report.not_added[len(check.refused):]:  # taken by another change meanwhile
+        print(f"Not added: {refused.file}: {refused.reason}.", file=sys.stderr)
+    for missing in report.not_indexed:
+        print(f"Not indexed: {missing.file}: {missing.reason}; "
+              f"take it off with `assistant remove {Path(missing.file).stem}`.", file=sys.stderr)
+    for document in report.added:
+        pages = f"{document.pages} pages, " if document.pages else ""
+        print(f"Added {document.name} ({_shorten(document.title, 60)}): {pages}{document.chunks} chunks.")
+    return EXIT_OK if report.ok else EXIT_ERROR
 
 
 def cmd_remove(args, settings: Settings) -> int:
-    folder = Path(settings.documents_dir)
-    on_shelf = shelf_files(folder)
+    from .shelf import document_name, remove_document
+
     name = document_name(args.name)
-    if name not in on_shelf:
-        raise CommandError(f"No document named {name!r} on the shelf; it holds: "
-                           f"{', '.join(on_shelf) or 'nothing'} (see `assistant documents`).")
-    if len(on_shelf) == 1:
-        raise CommandError(f"{name!r} is the only document on the shelf; add another one first "
-                           "(an empty shelf cannot answer questions).")
-    with shelf_change(folder, settings) as change:
-        for path in on_shelf[name] + [folder / f"{name}{suffix}" for suffix in COMPANIONS]:
-            change.take(path)
-    shelf = read_shelf(settings)
-    print(f"Removed {name} ({', '.join(p.name for p in change.taken)}); "
-          f"the shelf holds {len(shelf.documents)} document(s): {', '.join(shelf_names(shelf))}.")
+    with progress_reporter() as progress, said_if_restored():
+        report = remove_document(name, settings, progress)
+    print(f"Removed {name} ({', '.join(report.removed)}); "
+          f"the shelf holds {len(report.shelf.documents)} document(s): {', '.join(report.shelf.names)}.")
     return EXIT_OK
 
 
-class ShelfChange:
-    """Files put on or taken off the shelf, undone together if the index cannot be rebuilt."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.backup = Path(tempfile.mkdtemp(prefix=".shelf-undo-", dir=folder))  # a folder: never read as a document
-        self.added: list[Path] = []
-        self.taken: list[Path] = []
-
-    def put(self, source: Path) -> None:
-        """Copy a file onto the shelf (setting aside the document it replaces)."""
-        for old in shelf_files(self.folder).get(source.stem, []):
-            if old.exists() and old.resolve() != source.resolve():
-                self.take(old)
-        target = self.folder / source.name
-        if target.exists() and target.resolve() == source.resolve():
-            return  # already in place: only (re)index it
-        partial = self.backup / f"{source.name}.part"
-        shutil.copyfile(source, partial)
-        os.replace(partial, target)  # whole or not at all: a build never reads half a file
-        self.added.append(target)
-
-    def take(self, path: Path) -> None:
-        """Move a file off the shelf, keeping it until the change is done."""
-        if path.exists():
-            os.replace(path, self.backup / path.name)
-            self.taken.append(path)
-
-    def undo(self) -> None:
-        for path in self.added:
-            with contextlib.suppress(OSError):
-                path.unlink()
-        for path in self.taken:
-            os.replace(self.backup / path.name, path)
-
-    def finish(self) -> None:
-        shutil.rmtree(self.backup, ignore_errors=True)
-
-
 @contextlib.contextmanager
-def shelf_change(folder: Path, settings: Settings):
-    """Change the shelf's files, then rebuild the index; if the rebuild fails or is interrupted,
-    the files are put back as they were and the last complete index is kept."""
-    change = ShelfChange(folder)
+def said_if_restored():
+    """Print the shelf module's note when a failed or interrupted change put the files back."""
+    from .shelf import SHELF_RESTORED
+
     try:
-        yield change
-        with progress_reporter() as progress:
-            build_index(settings, progress)
-    except BaseException:
-        change.undo()
-        print("The shelf was left as it was.", file=sys.stderr)
+        yield
+    except BaseException as error:
+        if SHELF_RESTORED in getattr(error, "__notes__", ()):
+            print(SHELF_RESTORED, file=sys.stderr)
         raise
-    finally:
-        change.finish()
 
 
 # --- the parser and main --------------------------------------------------------------------
@@ -708,8 +608,8 @@ def shelf_change(folder: Path, settings: Settings):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="assistant", description="Cited answers from the reports on the shelf "
                                      "(documents/), offline.")
-    parser.add_argument("--index-dir", type=Path, help="index folder (default: index/)")
-    parser.add_argument("--documents-dir", type=Path, help="documents folder, the shelf (default: documents/)")
+    parser.add_argument("--index-dir", type=Path, help="index folder (default: $ASSISTANT_INDEX_DIR, else index/)")
+    parser.add_argument("--documents-dir", type=Path, help="documents folder, the shelf (default: $ASSISTANT_DOCUMENTS_DIR, else documents/)")
     parser.add_argument("--embedder", choices=("e5", "minilm"), help="embedding model")
     parser.add_argument("--mode", choices=("hybrid", "dense", "bm25"), help="retrieval mode")
     sub = parser.add_subparsers(dest="command", required=True)

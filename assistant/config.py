@@ -8,6 +8,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Environment variables that point the assistant (the app, the CLI, the tests) at another shelf
+# without touching the project's own documents/ and index/ folders. Read only here.
+DOCUMENTS_DIR_VARIABLE = "ASSISTANT_DOCUMENTS_DIR"
+INDEX_DIR_VARIABLE = "ASSISTANT_INDEX_DIR"
+
+
+def folder_from_environment(variable: str, default: Path) -> Path:
+    """The folder an environment variable names (relative to the working directory), else the
+    default; an empty value counts as unset."""
+    value = os.environ.get(variable, "").strip()
+    return Path(value).expanduser().resolve() if value else default
+
+
+def default_documents_dir() -> Path:
+    return folder_from_environment(DOCUMENTS_DIR_VARIABLE, PROJECT_ROOT / "documents")
+
+
+def default_index_dir() -> Path:
+    return folder_from_environment(INDEX_DIR_VARIABLE, PROJECT_ROOT / "index")
 
 # Bump it when a change to ingest/clean/structure/chunk/embedding text (or to the layout or
 # meaning of the files in index/) changes what is stored: an index of another format version is
@@ -35,8 +54,10 @@ INDEX_SETTINGS = ("embedder", "chunk_target_words", "chunk_max_words", "embed_se
 class Settings:
     """Every knob of the assistant. Defaults are the values chosen on the dev split."""
 
-    documents_dir: Path = PROJECT_ROOT / "documents"
-    index_dir: Path = PROJECT_ROOT / "index"
+    # The shelf: $ASSISTANT_DOCUMENTS_DIR and $ASSISTANT_INDEX_DIR when set (read when a Settings
+    # is made), else the project's documents/ and index/.
+    documents_dir: Path = field(default_factory=default_documents_dir)
+    index_dir: Path = field(default_factory=default_index_dir)
     eval_dir: Path = PROJECT_ROOT / "eval"
 
     # Index-shaping settings (a change makes the index stale).

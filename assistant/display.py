@@ -15,7 +15,7 @@ from typing import Any
 from .briefing import (CLOSEST_HEADING, NOT_ADDRESSED, citations_by_passage, closest_passages, refusal_reason,
                        section_path, understood_as)
 
-__all__ = ["CLOSEST_HEADING", "NOT_ADDRESSED", "Card", "Turn", "answer_cards", "escape", "filter_note",
+__all__ = ["CLOSEST_HEADING", "NOT_ADDRESSED", "Card", "Turn", "addition_messages", "answer_cards", "documents_note", "escape", "filter_note",
            "highlight", "markdown_lines", "refusal_cards", "refusal_reason", "relevance", "shown_question",
            "trim_context", "understood_as"]
 
@@ -175,11 +175,15 @@ class Card:
     quotes: tuple[str, ...]
     score: float | None
     chunk_id: str
+    document: str = ""  # the document's short title, shown when the shelf holds several documents
 
     @property
     def header(self) -> str:
-        """Bold label, then the section path (escaped)."""
-        return f"**{escape(self.label)}** {escape(section_path(self.section) or 'Unknown section')}"
+        """Bold label, then the document (when named) and the section path (escaped)."""
+        where = escape(section_path(self.section) or "Unknown section")
+        if self.document:
+            where = f"*{escape(self.document)}* › {where}"
+        return f"**{escape(self.label)}** {where}"
 
     @property
     def details(self) -> str:
@@ -216,23 +220,32 @@ def _hit(answer: Any, chunk_id: str) -> Any | None:
     return next((h for h in getattr(answer, "passages", None) or () if h.chunk_id == chunk_id), None)
 
 
-def answer_cards(answer: Any) -> list[Card]:
-    """One card per cited passage, however many [n] point to it."""
+def answer_cards(answer: Any, titles: dict[str, str] | None = None) -> list[Card]:
+    """One card per cited passage, however many [n] point to it. With `titles` (document name
+    -> short title, given when the shelf holds several documents) each card names its document."""
+    titles = titles or {}
     cards = []
     for numbers, citation, quotes in citations_by_passage(answer):
         hit = _hit(answer, citation.chunk_id)
         text = hit.text if hit else "\n\n".join(quotes)
         cards.append(Card("[" + ", ".join(str(n) for n in numbers) + "]", citation.section, citation.page,
                           without_heading(text, citation.section), tuple(quotes),
-                          hit.score if hit else None, citation.chunk_id))
+                          hit.score if hit else None, citation.chunk_id,
+                          _title(titles, getattr(citation, "document", ""))))
     return cards
 
 
-def refusal_cards(answer: Any) -> list[Card]:
+def refusal_cards(answer: Any, titles: dict[str, str] | None = None) -> list[Card]:
     """At most three closest passages of a refusal, none a footnote stub or a bare address."""
     return [Card(f"Passage {i} — not an answer", hit.section, hit.page, without_heading(hit.text, hit.section),
-                 (), hit.score, hit.chunk_id)
+                 (), hit.score, hit.chunk_id, _title(titles or {}, getattr(hit, "document", "")))
             for i, hit in enumerate(closest_passages(answer), start=1)]
+
+
+def _title(titles: dict[str, str], document: str) -> str:
+    """The document's short title when titles are given (a document no longer on the shelf
+    keeps its name)."""
+    return (titles.get(document) or document) if titles else ""
 
 
 def relevance(score: float) -> str:
@@ -265,6 +278,7 @@ class Turn:
     answer: Any | None = None
     message: str | None = None  # why the question was not searched (empty, too long, ...)
     chapters: tuple[str, ...] = ()  # the chapter filter that shaped the answer (full titles)
+    documents: tuple[str, ...] = ()  # the document filter that shaped the answer (short titles)
 
 
 def filter_note(chapters: tuple[str, ...]) -> str:
@@ -273,3 +287,26 @@ def filter_note(chapters: tuple[str, ...]) -> str:
         return ""
     return "Searched only " + ("chapter " if len(chapters) == 1 else "chapters ") + "; ".join(
         escape(c) for c in chapters)
+
+
+def documents_note(titles: tuple[str, ...]) -> str:
+    """The document filter, spelled out on the answer it shaped."""
+    if not titles:
+        return ""
+    return "Searched only " + "; ".join(escape(t) for t in titles)
+
+
+# --- the shelf ------------------------------------------------------------------------------
+
+
+def addition_messages(report: Any) -> list[tuple[str, str]]:
+    """What an addition to the shelf did (a shelf.ShelfChangeReport), one (kind, Markdown) message
+    per file: "success" for a document added, "error" for a file not added or not indexed."""
+    messages = []
+    for document in report.added:
+        pages = f"{document.pages} pages, " if document.pages else ""
+        messages.append(("success", f"Added {escape(document.short_title or document.name)} "
+                                    f"({escape(document.file)}): {pages}{document.chunks} chunks."))
+    messages += [("error", f"Not added: {escape(n.file)}: {escape(n.reason)}") for n in report.not_added]
+    messages += [("error", f"Not indexed: {escape(n.file)}: {escape(n.reason)}") for n in report.not_indexed]
+    return messages

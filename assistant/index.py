@@ -34,9 +34,9 @@ from .lexical import LexicalIndex, lexical_text
 from .store import INDEX_FILES, LoadedIndex, load_index, read_manifest, recover, write_index
 from .structure import structure_document
 
-__all__ = ["BuildProgress", "BuildReport", "LoadedIndex", "OpenedIndex", "ProgressCallback", "Shelf",
-           "ShelfDocument", "SkippedFile", "build_index", "build_lock", "ensure_index", "load_index",
-           "open_index", "shelf", "staleness", "INDEX_FILES"]
+# The shelf's read side (what the index holds) and its changes live in `shelf`.
+__all__ = ["BuildProgress", "BuildReport", "LoadedIndex", "OpenedIndex", "ProgressCallback", "build_index",
+           "build_lock", "ensure_index", "load_index", "open_index", "staleness", "INDEX_FILES"]
 log = logging.getLogger(__name__)
 
 
@@ -161,7 +161,10 @@ def build_index(settings: Settings, progress: ProgressCallback | None = None) ->
         "embedded_as": "section path (last two parts), a newline, then the chunk text" if settings.embed_section_titles else "chunk text",
         "settings": _jsonable(settings.index_fingerprint()),
         "sources": sources,
-        "documents": [{"id": d.doc_id, "title": d.title, "citation": d.citation, "file": s.path.name,
+        # short_title: what lists and cards call the document (from its profile, where the
+        # structured document carries one); the shelf falls back to a shortened title.
+        "documents": [{"id": d.doc_id, "title": d.title, "short_title": getattr(d, "short_title", "") or None,
+                       "citation": d.citation, "file": s.path.name,
                        "pages": n_pages, "chunks": len(doc_chunks), "characters": len(d.text),
                        "sections": len(d.sections), "summary_chapters": list(d.summary_chapters)}
                       for s, d, n_pages, doc_chunks in zip(documents, structured, pages, per_doc)],
@@ -370,54 +373,3 @@ def _rebuild_damaged(settings: Settings, progress, error: IndexCorruptError, fai
 
 def _first_sentence(text: str) -> str:
     return text.split(": run")[0]
-
-
-# --- the shelf -------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class ShelfDocument:
-    """One indexed document, for the document list."""
-
-    name: str  # the document id: its file name without the extension
-    title: str
-    file: str
-    pages: int
-    chunks: int
-
-
-@dataclass(frozen=True)
-class SkippedFile:
-    """A file of documents/ that is not indexed, and why."""
-
-    file: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class Shelf:
-    """What the index holds and what it left out."""
-
-    documents: tuple[ShelfDocument, ...]
-    skipped: tuple[SkippedFile, ...]
-    built_at: str | None
-
-
-def shelf(settings: Settings, index: LoadedIndex | None = None) -> Shelf:
-    """The documents of the index (the one given, else the one on disk, unverified) and the
-    files it skipped; an empty shelf when there is no readable index."""
-    if index is not None:
-        manifest = index.manifest
-    else:
-        try:
-            manifest = read_manifest(settings.index_dir)
-        except (AssistantError, OSError):
-            return Shelf((), (), None)
-    chunk_counts = {}
-    if index is not None:
-        for chunk in index.chunks:
-            chunk_counts[chunk.document] = chunk_counts.get(chunk.document, 0) + 1
-    documents = tuple(ShelfDocument(d.get("id", ""), d.get("title") or d.get("id", ""), d.get("file", ""),
-                                    int(d.get("pages") or 0), int(d.get("chunks", chunk_counts.get(d.get("id"), 0))))
-                      for d in manifest.get("documents", []))
-    skipped = tuple(SkippedFile(s.get("file", ""), s.get("reason", "")) for s in manifest.get("skipped", []))
-    return Shelf(documents, skipped, manifest.get("built_at"))

@@ -42,8 +42,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_streamlit(app: Path, port: int, log_path: Path) -> subprocess.Popen:
-    """Start ``streamlit run`` headless on the loopback address; output goes to ``log_path``."""
+def start_streamlit(app: Path, port: int, log_path: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start ``streamlit run`` headless on the loopback address; output goes to ``log_path``.
+    ``env`` adds environment variables (e.g. the shelf's folders) to this process's own."""
     command = [
         sys.executable, "-m", "streamlit", "run", str(app),
         "--server.headless", "true",
@@ -53,7 +54,7 @@ def start_streamlit(app: Path, port: int, log_path: Path) -> subprocess.Popen:
     ]
     log = open(log_path, "wb")  # noqa: SIM115 - closed by stop_process via the Popen
     return subprocess.Popen(command, cwd=app.parent, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+                            start_new_session=True, env={**os.environ, **(env or {})})
 
 
 def stop_process(process: subprocess.Popen, grace: float = 10.0) -> None:

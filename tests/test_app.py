@@ -16,7 +16,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from assistant import briefing
-from assistant.display import Turn
+from assistant.config import DOCUMENTS_DIR_VARIABLE, INDEX_DIR_VARIABLE, Settings
+from assistant.display import Turn, escape
+from assistant.shelf import read_shelf
+from shelf_support import (MINUSMA_QUESTION, RAILWAYS_FACT_PAGE, RAILWAYS_NAME, RAILWAYS_QUESTION, REPORT_NAME,
+                           copy_shelf, make_railways_pdf)
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "streamlit_app.py")
@@ -284,3 +288,121 @@ def test_two_sessions_at_once_do_not_share_history(loaded) -> None:
     ask(first, "And what about the focus groups?")
     assert len(turns(first)) == 2 and len(turns(second)) == 1
     assert turns(second)[0].question == UNANSWERABLE
+
+
+# --- a shelf of several documents (a temporary copy: documents/ and index/ are never touched) ---
+
+
+@pytest.fixture()
+def shelf_root(loaded, tmp_path, monkeypatch) -> Path:
+    """A copy of the project's shelf (with the embedding cache beside its index) that the app
+    serves through ASSISTANT_DOCUMENTS_DIR and ASSISTANT_INDEX_DIR."""
+    copy_shelf(tmp_path)
+    monkeypatch.setenv(DOCUMENTS_DIR_VARIABLE, str(tmp_path / "documents"))
+    monkeypatch.setenv(INDEX_DIR_VARIABLE, str(tmp_path / "index"))
+    return tmp_path
+
+
+def shelf_files_of(root: Path) -> list[str]:
+    return sorted(p.name for p in (root / "documents").iterdir())
+
+
+def sidebar_text(at: AppTest) -> str:
+    return " ".join([md.value for md in at.sidebar.markdown] + [c.value for c in at.sidebar.caption])
+
+
+def upload(at: AppTest, files: list[tuple[str, bytes, str]], replace: bool | None = None) -> AppTest:
+    """Choose files in the uploader, tick Replace if asked, click Add to the shelf."""
+    round_ = at.session_state["upload_round"]
+    at.file_uploader(key=f"upload-{round_}").set_value(files).run()
+    assert not at.exception, at.exception
+    if replace is not None:
+        at.checkbox(key=f"upload-replace-{round_}").set_value(replace).run()
+    at.button(key=f"upload-add-{round_}").click().run(timeout=600)  # the build embeds the new chunks
+    assert not at.exception, at.exception
+    return at
+
+
+def test_upload_ask_both_documents_and_remove(shelf_root: Path, tmp_path_factory) -> None:
+    at = new_app()
+    files_before = shelf_files_of(shelf_root)
+    assert at.button(key=f"remove-{REPORT_NAME}").disabled  # the last document stays
+    assert not [m for m in at.multiselect if m.key == "search_documents"]  # one document: nothing to choose
+    pdf = make_railways_pdf(tmp_path_factory.mktemp("incoming") / f"{RAILWAYS_NAME}.pdf")
+    upload(at, [(pdf.name, pdf.read_bytes(), "application/pdf")])
+    assert [s.value for s in at.sidebar.success if RAILWAYS_NAME in s.value.replace("\\", "")], \
+        [e.value for e in at.sidebar.error]
+    assert f"{RAILWAYS_NAME}.pdf" in shelf_files_of(shelf_root)
+    listed = sidebar_text(at).replace("\\", "")
+    assert f"{RAILWAYS_NAME}.pdf · 4 pages · " in listed and f"{REPORT_NAME}.txt · " in listed
+    assert any("2 reports" in c for c in captions(at))
+    assert at.multiselect(key="search_documents").options  # now there is a choice
+
+    ask(at, RAILWAYS_QUESTION)
+    [answer] = answers(at)
+    assert not answer.abstained and {c.document for c in answer.citations} == {RAILWAYS_NAME}
+    assert {c.page for c in answer.citations} == {RAILWAYS_FACT_PAGE}
+    [header] = card_headers(at)
+    railways_title = read_shelf(Settings()).short_titles()[RAILWAYS_NAME]
+    assert f"*{escape(railways_title)}* ›" in header  # the card names its document
+    assert f"p. {RAILWAYS_FACT_PAGE}" in " ".join(captions(at))
+
+    ask(at, MINUSMA_QUESTION)
+    minusma = answers(at)[1]
+    assert not minusma.abstained and {c.document for c in minusma.citations} == {REPORT_NAME}
+    minusma_title = read_shelf(Settings()).short_titles()[REPORT_NAME]
+    assert all(f"*{escape(minusma_title)}* ›" in h for h in card_headers(at)[1:])
+
+    at.button(key=f"remove-{RAILWAYS_NAME}").click().run()
+    assert f"{RAILWAYS_NAME}.pdf" in shelf_files_of(shelf_root)  # nothing is deleted before the confirmation
+    assert any("Remove" in w.value and "from the shelf?" in w.value for w in at.sidebar.warning)
+    at.button(key=f"remove-confirm-{RAILWAYS_NAME}").click().run(timeout=600)
+    assert not at.exception, at.exception
+    assert shelf_files_of(shelf_root) == files_before
+    assert [d.name for d in read_shelf(Settings()).documents] == [REPORT_NAME]
+    assert any("Removed" in s.value for s in at.sidebar.success)
+    assert len(card_headers(at)) >= 2  # the conversation is kept
+
+
+def test_search_in_limits_the_documents(shelf_root: Path, tmp_path_factory) -> None:
+    at = new_app()
+    pdf = make_railways_pdf(tmp_path_factory.mktemp("incoming") / f"{RAILWAYS_NAME}.pdf")
+    upload(at, [(pdf.name, pdf.read_bytes(), "application/pdf")])
+    at.multiselect(key="search_documents").set_value([REPORT_NAME]).run()
+    ask(at, RAILWAYS_QUESTION)
+    [answer] = answers(at)
+    assert {p.document for p in answer.passages} == {REPORT_NAME}
+    assert any(c.startswith("Searched only") for c in captions(at))
+
+
+def test_a_bad_file_is_named_and_the_good_one_added(shelf_root: Path) -> None:
+    at = new_app()
+    files_before = shelf_files_of(shelf_root)
+    good = ("harbour.md", b"# I. Cargo\n\nCargo volumes at the three ports of Velmora grew by 40 percent "
+                          b"between 2015 and 2020, most of it container traffic at the port of Ostrin.\n", "text/markdown")
+    broken = ("broken.pdf", b"%PDF-1.4\n1 0 obj << /Type /Catalog >> garbage", "application/pdf")
+    upload(at, [broken, good])
+    errors = [e.value.replace("\\", "") for e in at.sidebar.error]
+    assert any(e.startswith("Not added: broken.pdf: ") for e in errors), errors
+    assert any("harbour" in s.value for s in at.sidebar.success)
+    assert shelf_files_of(shelf_root) == sorted(files_before + ["harbour.md"])
+    ask(at, MINUSMA_QUESTION)  # the shelf keeps working
+    [answer] = answers(at)
+    assert not answer.abstained and {c.document for c in answer.citations} == {REPORT_NAME}
+
+
+def test_a_file_named_like_a_document_on_the_shelf_is_replaced_only_when_chosen(shelf_root: Path) -> None:
+    at = new_app()
+    first = ("harbour.txt", b"I. Safety\n\nThe Harbour Authority of Velmora recorded 12 serious accidents in 2019, "
+                            b"down from 31 in 2015, after new pilotage rules.\n", "text/plain")
+    upload(at, [first])
+    newer = ("harbour.txt", first[1].replace(b"12 serious", b"9 serious"), "text/plain")
+    round_ = at.session_state["upload_round"]
+    at.file_uploader(key=f"upload-{round_}").set_value([newer]).run()
+    assert any("Already on the shelf: harbour.txt" in w.value.replace("\\", "") for w in at.sidebar.warning)
+    upload(at, [newer], replace=False)
+    assert any("already on the shelf" in e.value for e in at.sidebar.error)
+    assert b"12 serious" in (shelf_root / "documents" / "harbour.txt").read_bytes()
+    upload(at, [newer], replace=True)
+    assert b"9 serious" in (shelf_root / "documents" / "harbour.txt").read_bytes()
+    assert "9 serious accidents" in (shelf_root / "index" / "chunks.jsonl").read_text(encoding="utf-8")

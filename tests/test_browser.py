@@ -29,6 +29,10 @@ from browser_support import (
     wait_for_health,
     wait_until,
 )
+from shelf_support import (MINUSMA_QUESTION, RAILWAYS_FACT_PAGE, RAILWAYS_NAME, RAILWAYS_QUESTION, REPORT_NAME,
+                           copy_shelf, make_railways_pdf)
+
+from assistant.config import DOCUMENTS_DIR_VARIABLE, INDEX_DIR_VARIABLE
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "streamlit_app.py"
@@ -228,5 +232,107 @@ def screenshot(driver, width: int, tmp_path: Path) -> None:
     time.sleep(0.5)
     keep = os.environ.get("UPDATE_SCREENSHOT") == "1"
     path = ROOT / "eval" / f"screenshot-{width}.png" if keep else tmp_path / f"screenshot-{width}.png"
+    assert driver.save_screenshot(str(path))
+    assert path.stat().st_size > 10_000
+
+
+# --- a second report, uploaded in the browser onto a temporary copy of the shelf -----------------
+
+
+@pytest.fixture(scope="module")
+def shelf_server(tmp_path_factory):
+    """The app on a copy of the shelf (ASSISTANT_DOCUMENTS_DIR, ASSISTANT_INDEX_DIR), with the
+    embedding cache copied beside the index so that the report is not embedded again."""
+    root = tmp_path_factory.mktemp("browser-shelf")
+    documents, index = copy_shelf(root)
+    log_path = root / "streamlit.log"
+    port = free_port()
+    process = start_streamlit(APP, port, log_path, {DOCUMENTS_DIR_VARIABLE: str(documents),
+                                                    INDEX_DIR_VARIABLE: str(index)})
+    try:
+        wait_for_health(port, process, timeout=180)
+        yield f"http://{LOOPBACK}:{port}/", root
+    except Exception:
+        print(f"--- streamlit log ---\n{log_path.read_text(errors='replace')[-4000:]}")
+        raise
+    finally:
+        stop_process(process)
+
+
+def sidebar_text(driver) -> str:
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.CSS_SELECTOR, '[data-testid="stSidebar"]').text
+
+
+def click_key(driver, key: str) -> None:
+    """Click the button drawn with this Streamlit key (its container has the class st-key-KEY)."""
+    from selenium.webdriver.common.by import By
+
+    button = wait_until(lambda: driver.find_element(By.CSS_SELECTOR, f".st-key-{key} button"), timeout=60,
+                        message=f"the button {key!r}")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", button)
+    driver.execute_script("arguments[0].click();", button)
+
+
+def card_headers_of(message) -> list[str]:
+    from selenium.webdriver.common.by import By
+
+    return [p.text for p in message.find_elements(By.TAG_NAME, "p") if CARD_LABEL.match(p.text.split(" ")[0])]
+
+
+def test_upload_a_second_report_ask_both_and_remove_it(shelf_server, chromium, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    from assistant.shelf import read_shelf
+    from assistant.config import Settings
+
+    url, root = shelf_server
+    pdf = make_railways_pdf(tmp_path / f"{RAILWAYS_NAME}.pdf")
+    driver = open_browser(1920, tmp_path, url)
+    try:
+        driver.get(url)
+        wait_until(lambda: driver.find_element(By.CSS_SELECTOR, CHAT_INPUT), timeout=INDEX_TIMEOUT,
+                   message="the chat input")
+        assert f"{REPORT_NAME}.txt" in sidebar_text(driver)
+        picker = driver.find_element(By.CSS_SELECTOR, '[data-testid="stSidebar"] input[type="file"]')
+        picker.send_keys(str(pdf))
+        click_key(driver, "upload-add-0")  # drawn once the file is uploaded
+        wait_until(lambda: "Added " in sidebar_text(driver), timeout=ANSWER_TIMEOUT * 2, message="the added report")
+        shelf = read_shelf(Settings(documents_dir=root / "documents", index_dir=root / "index"))
+        titles = shelf.short_titles()
+        listed = sidebar_text(driver)
+        assert f"{RAILWAYS_NAME}.pdf · 4 pages · " in listed and titles[RAILWAYS_NAME] in listed
+
+        message = ask(driver, RAILWAYS_QUESTION)
+        headers = card_headers_of(message)
+        assert headers and all(titles[RAILWAYS_NAME] in h for h in headers), headers  # the document, by name
+        assert f"p. {RAILWAYS_FACT_PAGE}" in message.text  # and the page
+        assert "36 locomotives" in message.text
+        shelf_screenshot(driver, tmp_path)
+
+        message = ask(driver, MINUSMA_QUESTION)
+        headers = card_headers_of(message)
+        assert headers and all(titles[REPORT_NAME] in h for h in headers), headers
+        assert "66 interviews" in message.text
+
+        click_key(driver, f"remove-{RAILWAYS_NAME}")
+        wait_until(lambda: "from the shelf?" in sidebar_text(driver), timeout=30, message="the confirmation")
+        assert (root / "documents" / pdf.name).exists()  # nothing deleted before the confirmation
+        click_key(driver, f"remove-confirm-{RAILWAYS_NAME}")
+        wait_until(lambda: "Removed " in sidebar_text(driver), timeout=ANSWER_TIMEOUT * 2, message="the removal")
+        assert not (root / "documents" / pdf.name).exists()
+        shelf = read_shelf(Settings(documents_dir=root / "documents", index_dir=root / "index"))
+        assert shelf.names == (REPORT_NAME,) and f"{RAILWAYS_NAME}.pdf · " not in sidebar_text(driver)
+        assert "Traceback" not in driver.find_element(By.TAG_NAME, "body").text
+    finally:
+        driver.quit()
+
+
+def shelf_screenshot(driver, tmp_path: Path) -> None:
+    """The documents list beside an answer cited from the uploaded report."""
+    keep = os.environ.get("UPDATE_SCREENSHOT") == "1"
+    path = ROOT / "eval" / "screenshot-shelf.png" if keep else tmp_path / "screenshot-shelf.png"
+    time.sleep(0.5)
     assert driver.save_screenshot(str(path))
     assert path.stat().st_size > 10_000

@@ -27,7 +27,8 @@ from assistant import index as index_module
 from assistant.config import PROJECT_ROOT, Settings
 from assistant.embed import load_embedder
 from assistant.errors import IndexCorruptError, IndexUnavailableError
-from assistant.index import build_index, embedding_text, open_index, shelf, staleness
+from assistant.index import build_index, embedding_text, open_index, staleness
+from assistant.shelf import read_shelf
 from assistant.retrieve import Retriever
 from assistant.store import file_checksums, load_index
 
@@ -216,7 +217,7 @@ def test_a_build_killed_at_any_stage_is_cleaned_up_and_resumed_from_the_cache(pr
         assert not settings.index_dir.exists() and leftover_folders(settings)
     opened = open_index(settings)
     assert leftover_folders(settings) == []
-    assert [d.name for d in shelf(settings, opened.index).documents] == ["intro", "people"]
+    assert [d.name for d in read_shelf(settings, opened.index).documents] == ["intro", "people"]
     assert staleness(settings) is None
     if stage == "between the renames":
         # The new folder was complete: the swap is finished, nothing is rebuilt.
@@ -286,7 +287,7 @@ def test_fuzzed_pdfs_never_stop_the_build_and_bad_ones_are_named(pristine, tmp_p
     for name, reason in report.skipped:
         assert reason.startswith(name + ":"), reason
     assert len(report.skipped) >= 5, "the fuzzing no longer produces unreadable files: change the seed"
-    names = {d.name for d in shelf(Settings(documents_dir=documents, index_dir=tmp_path / "index")).documents}
+    names = {d.name for d in read_shelf(Settings(documents_dir=documents, index_dir=tmp_path / "index")).documents}
     assert "intro" in names
     print(f"fuzzed PDFs: {report.documents - 1} read, {len(report.skipped)} skipped")
 
@@ -299,7 +300,8 @@ from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 from assistant.config import Settings
 from assistant.errors import AssistantError
-from assistant.index import open_index, shelf, staleness
+from assistant.index import open_index, staleness
+from assistant.shelf import read_shelf
 
 settings = Settings(documents_dir=Path(sys.argv[2]), index_dir=Path(sys.argv[3]))
 out = {"staleness_before": staleness(settings)}
@@ -307,8 +309,8 @@ try:
     opened = open_index(settings)
     out["warnings"] = list(opened.warnings)
     out["built"] = opened.built is not None
-    out["documents"] = [d.name for d in shelf(settings, opened.index).documents]
-    out["skipped"] = [[s.file, s.reason] for s in shelf(settings, opened.index).skipped]
+    out["documents"] = [d.name for d in read_shelf(settings, opened.index).documents]
+    out["skipped"] = [[s.file, s.reason] for s in read_shelf(settings, opened.index).skipped]
     out["staleness_after"] = staleness(settings)
     again = open_index(settings, progress=lambda p: out.setdefault("progress_again", []).append(p.stage))
     out["warnings_again"] = list(again.warnings)

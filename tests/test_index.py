@@ -13,7 +13,8 @@ import pytest
 from assistant import index as index_module
 from assistant.config import Settings
 from assistant.errors import IndexCorruptError, IndexMissingError, NoDocumentsError
-from assistant.index import Shelf, build_index, build_lock, ensure_index, load_index, open_index, shelf, staleness
+from assistant.index import build_index, build_lock, ensure_index, load_index, open_index, staleness
+from assistant.shelf import Shelf, read_shelf
 
 SMALL_TEXT = """ I. Introduction
 
@@ -191,14 +192,14 @@ def test_open_index_builds_then_reuses_and_lists_the_shelf(small_settings):
     assert {"reading documents", "embedding chunks", "embedding sentences", "writing index"} <= set(stages)
     again = open_index(small_settings)
     assert again.built is None and len(again.index.chunks) == len(opened.index.chunks)
-    listed = shelf(small_settings)
+    listed = read_shelf(small_settings)
     assert [(d.name, d.file, d.chunks) for d in listed.documents] == [("small", "small.txt", len(opened.index.chunks))]
     assert listed.documents[0].pages >= 1
     assert [s.file for s in listed.skipped] == ["broken.pdf"] and "broken.pdf" in listed.skipped[0].reason
 
 
 def test_shelf_without_an_index_is_empty(small_settings):
-    assert shelf(small_settings) == Shelf((), (), None)
+    assert read_shelf(small_settings) == Shelf((), (), None)
 
 
 def test_leftover_build_folders_of_dead_processes_are_removed(small_settings):
