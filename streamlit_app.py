@@ -1,4 +1,4 @@
-"""MINUSMA report assistant: the Streamlit chat page.
+"""Policy report assistant: the Streamlit chat page.
 
 Layout and session state only. Answering lives in ``assistant.service``; adding and removing
 documents in ``assistant.shelf``; what a card, a highlight or a history turn shows in
@@ -31,7 +31,7 @@ from assistant.service import Assistant, BuildProgress
 from assistant.shelf import (SHELF_RESTORED, SUFFIXES, Shelf, ShelfDocument, Upload, add_uploads,
                              document_name, read_shelf, remove_document)
 
-LOG = logging.getLogger("minusma.app")
+LOG = logging.getLogger("assistant.app")
 MODES = ("hybrid", "dense", "bm25")
 MODE_LABELS = {"hybrid": "hybrid (meaning + keywords)", "dense": "dense (meaning)", "bm25": "bm25 (keywords)"}
 # The sidebar widgets that "New conversation" puts back to their defaults.
@@ -41,7 +41,7 @@ SHELF_FAILED = "The shelf could not be changed (see the server log). " + SHELF_R
 MIME = {"md": "text/markdown", "txt": "text/plain",
         "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
 
-st.set_page_config(page_title="MINUSMA report assistant", page_icon="📘", layout="wide",
+st.set_page_config(page_title="Policy report assistant", page_icon="📘", layout="wide",
                    initial_sidebar_state="auto")
 
 
@@ -310,7 +310,7 @@ def conversation_downloads(slot: Any, turns: list[Turn], style: str) -> None:
         st.caption("Download the conversation")
         with st.container(horizontal=True, gap="small"):
             for kind, make in makers.items():
-                st.download_button(labels[kind], partial(make, answers, style), file_name=f"minusma-conversation.{kind}",
+                st.download_button(labels[kind], partial(make, answers, style), file_name=f"conversation.{kind}",
                                    mime=MIME[kind], key=f"download-conversation-{kind}", on_click="ignore",
                                    disabled=not answers, icon=":material/download:")
 
@@ -359,7 +359,7 @@ def answer_actions(answer: Any, index: int, style: str) -> None:
         makers = {"md": briefing.answer_markdown, "txt": briefing.answer_plaintext, "docx": briefing.answer_docx}
         labels = {"md": "Markdown", "txt": "Plain text", "docx": "Word"}
         for kind, make in makers.items():
-            st.download_button(labels[kind], partial(make, answer, style), file_name=f"minusma-answer-{index + 1}.{kind}",
+            st.download_button(labels[kind], partial(make, answer, style), file_name=f"answer-{index + 1}.{kind}",
                                mime=MIME[kind], key=f"download-{kind}-{index}", on_click="ignore",
                                icon=":material/download:")
 
@@ -423,7 +423,7 @@ def ask(assistant: Assistant, question: str, settings: Settings, chapters: tuple
 
 def main() -> None:
     """The page: title, sidebar, history, and the question just asked."""
-    st.title("MINUSMA report assistant")
+    st.title("Policy report assistant")
     caption = st.empty()
     settings = Settings()  # the shelf's folders come from the environment when set
     try:

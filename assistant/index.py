@@ -163,7 +163,7 @@ def build_index(settings: Settings, progress: ProgressCallback | None = None) ->
         "sources": sources,
         # short_title: what lists and cards call the document (from its profile, where the
         # structured document carries one); the shelf falls back to a shortened title.
-        "documents": [{"id": d.doc_id, "title": d.title, "short_title": getattr(d, "short_title", "") or None,
+        "documents": [{"id": d.doc_id, "title": d.title, "short_title": d.short_title or None,
                        "citation": d.citation, "file": s.path.name,
                        "pages": n_pages, "chunks": len(doc_chunks), "characters": len(d.text),
                        "sections": len(d.sections), "summary_chapters": list(d.summary_chapters)}

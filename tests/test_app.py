@@ -100,7 +100,7 @@ def app(loaded) -> AppTest:
 
 
 def test_page_renders(app: AppTest) -> None:
-    assert app.title[0].value == "MINUSMA report assistant"
+    assert app.title[0].value == "Policy report assistant"
     assert any(PREFIX_TEXT in value for value in captions(app))
     assert app.chat_input(key="chat") is not None
     assert app.multiselect(key="chapters").options

@@ -170,7 +170,7 @@ def test_ask_copy_and_export_in_a_real_browser(server: str, chromium, tmp_path: 
         wait_until(lambda: driver.find_element(By.CSS_SELECTOR, CHAT_INPUT), timeout=INDEX_TIMEOUT,
                    message="the chat input")
         body = driver.find_element(By.TAG_NAME, "body")
-        assert "MINUSMA report assistant" in body.text and "Deploy" not in body.text
+        assert "Policy report assistant" in body.text and "Deploy" not in body.text
 
         message = ask(driver, QUESTION)
         numbers = card_numbers(message)
@@ -187,7 +187,7 @@ def test_ask_copy_and_export_in_a_real_browser(server: str, chromium, tmp_path: 
         assert "Jaïr van der Lijn et al., Assessing the Effectiveness of the United Nations Mission" in clipboard
 
         docx = pytest.importorskip("docx")
-        path = download(driver, message, "Word", downloads, "minusma-answer-1.docx")
+        path = download(driver, message, "Word", downloads, "answer-1.docx")
         text = "\n".join(p.text for p in docx.Document(io.BytesIO(path.read_bytes())).paragraphs)
         assert f"Question: {QUESTION}" in text
         quotes = [p for p in text.splitlines() if p.startswith("“")]
