@@ -5,7 +5,7 @@ STAMP  := $(VENV)/.installed
 BOOT   := $(shell command -v python3.11 || command -v python3)
 PORT   ?= 8501
 
-.PHONY: setup run test index eval bench clean
+.PHONY: setup run test test-fast fetch-test-data index eval bench clean
 
 $(PYTHON):
 	$(BOOT) -m venv $(VENV)
@@ -26,8 +26,18 @@ index: setup
 run: index
 	$(VENV)/bin/streamlit run streamlit_app.py --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
 
-test: index
+# The shelf tests need a real PDF nobody here wrote: tests/fetch_debian_pdf.sh takes it from
+# Debian's gutenprint-doc package into tests/.data/ (once; it does nothing when it is there).
+# A failed fetch does not stop the run: the tests that need the PDF fail and say how to fetch it.
+fetch-test-data:
+	-bash tests/fetch_debian_pdf.sh
+
+test: index fetch-test-data
 	$(PYTHON) -m pytest
+
+# Tests that need no embedding model and no index (pytest -m fast): seconds, not minutes.
+test-fast: setup
+	$(PYTHON) -m pytest -m fast -q
 
 eval: index
 	$(VENV)/bin/assistant eval --report --write

@@ -101,6 +101,7 @@ def _sentences(*texts: str) -> list[ScoredSentence]:
     return [ScoredSentence(hit, k, 0, len(t), t, 1.0 - k / 10, 0.8, 0.5) for k, t in enumerate(texts)]
 
 
+@pytest.mark.fast
 def test_quantity_questions_are_told_apart():
     asking = {"How many schools?": {"school"}, "What is the annual budget of the army?": {"annual", "budget", "armi"},
               "What is the number of troops in Gao?": {"troop", "gao"}}
@@ -112,6 +113,7 @@ def test_quantity_questions_are_told_apart():
         assert quantity_gap(question, _sentences("Nothing here has a figure."), {}) == 0.0, question
 
 
+@pytest.mark.fast
 def test_quantity_gap_wants_a_figure_about_the_thing_asked():
     idf = {"school": 3.0, "built": 2.0, "well": 3.0, "mission": 0.5}
     question = "How many schools has the Mission built?"
@@ -199,6 +201,7 @@ def test_an_abstention_names_what_the_report_never_mentions(assistant):
                for term in re.findall(r"“([^”]+)”", answer.answer))
 
 
+@pytest.mark.fast
 def test_a_section_named_by_number_is_found_and_only_one():
     chunks = []  # named_section needs the section's chunk only to return its path
     aliases = {"d": {"a) Focus on the North": ["option 2a"], "b) Focus on the Centre": ["option 2b"],
@@ -233,6 +236,7 @@ def test_a_question_about_a_named_section_is_answered_from_it(assistant):
                                     for c in answer.citations)
 
 
+@pytest.mark.fast
 def test_marker_goes_before_closing_punctuation_not_after_a_bracket():
     assert _with_marker("It held 66 interviews.", 1) == "It held 66 interviews [1]."
     assert _with_marker("6. Women, peace and security (WPS)", 3) == "6. Women, peace and security (WPS) [3]"

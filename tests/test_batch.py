@@ -153,6 +153,7 @@ def test_a_missing_output_folder_is_named(tmp_path):
 
 # The parser on its own: no model needed.
 
+@pytest.mark.fast
 @pytest.mark.parametrize("raw, phrase", [
     (b'{"question": "bad \xc3\x28 byte"}', "not valid UTF-8 (byte 19 "),
     (b'{"id": 1, "question": "unclosed}', "not valid JSON"),
@@ -170,6 +171,7 @@ def test_each_kind_of_bad_line_is_named(raw, phrase):
     assert line.error and phrase in line.error, line
 
 
+@pytest.mark.fast
 def test_lines_split_on_newlines_only_and_a_bom_is_dropped(tmp_path):
     source = tmp_path / "q.jsonl"
     # U+2028 and U+0085 inside a JSON string are text, not line breaks; CRLF endings are fine.

@@ -13,6 +13,8 @@ from assistant import briefing, display
 from assistant.answering.types import Answer, Citation
 from assistant.retrieve import Hit
 
+pytestmark = pytest.mark.fast  # no model and no index: make test-fast
+
 DOC = "epon-minusma-2019"
 DILEMMA = "XIII. Overall Findings > Strategic Policy Dilemmas > To concentrate on the North, the Centre, or both?"
 METHOD = "II. Framework and Methodology"

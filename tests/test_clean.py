@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+import pytest
+
 from assistant.clean import join_hyphenated, join_lines
 from tests.conftest import REPORT
 
@@ -37,6 +39,7 @@ def test_real_hyphens_are_kept(body_chunks):
     assert text.count("JFG5S") <= RAW.count("JFG5S")
 
 
+@pytest.mark.fast
 def test_hyphen_decision_uses_the_documents_vocabulary():
     vocabulary = Counter({"conflict": 3, "inter-communal": 2})
     assert join_hyphenated("con", "flict", vocabulary) == "conflict"
@@ -104,6 +107,7 @@ def clean_excerpt(raw: str) -> list[str]:
     return [("CAPTION " if b.kind == "caption" else "") + b.text for b in document.blocks]
 
 
+@pytest.mark.fast
 def test_markers_after_acronyms_brackets_and_per_cent_are_stripped():
     raw = ("Mali is between 29% and 31%.1 Decentralisation efforts stalled, and the AU and ECOWAS,2 the\n"
            "Group of Five, acted. Three soldiers were killed by the ISGS.3 Most were from the region\n"
@@ -115,6 +119,7 @@ def test_markers_after_acronyms_brackets_and_per_cent_are_stripped():
     assert not re.search(r"[A-Za-z%)][.,]\d", body)
 
 
+@pytest.mark.fast
 def test_numbers_that_are_not_markers_stay():
     raw = ("In 2015, SCR 2227 set 15,201 personnel, a ratio of 1.5 per post, for the G5 Sahel and\n"
            "the JF-G5S.1 A U2 cell was merged.\n\n1 Ibid.\n")
@@ -123,6 +128,7 @@ def test_numbers_that_are_not_markers_stay():
         assert kept in body, kept
 
 
+@pytest.mark.fast
 def test_a_hyphen_broken_before_closing_punctuation_is_joined():
     raw = ("This is why some staff questioned, “What’s the point of having 50 staff at a base, when we cannot even go out-\n"
            "?”1 In addition to the risks incurred by Mission staff, civilians may face reprisals.\n\n1 Ibid.\n")
@@ -130,6 +136,7 @@ def test_a_hyphen_broken_before_closing_punctuation_is_joined():
     assert "cannot even go out?” In addition" in body and "out-" not in body
 
 
+@pytest.mark.fast
 def test_a_year_that_ends_a_sentence_on_its_own_line_is_text_not_residue():
     raw = ("France is Mali’s most important bilateral donor, with ODA rising from €30 to 124 million between 2012 and\n"
            "2015.1\n\n1 Oxfam, Mobilising Domestic Resources.\n")
@@ -138,6 +145,7 @@ def test_a_year_that_ends_a_sentence_on_its_own_line_is_text_not_residue():
     assert not any(re.fullmatch(r"[\d. ]+", b) for b in clean_excerpt(axis))
 
 
+@pytest.mark.fast
 def test_a_footnotes_tail_carried_to_the_next_page_leaves_the_body():
     raw = ("The agendas range from re-establishing the Macina Empire to ridding North Africa of\n"
            "Western influence and overthrowing “apostate” governments (AQIM),\n\n"
@@ -151,6 +159,7 @@ def test_a_footnotes_tail_carried_to_the_next_page_leaves_the_body():
     assert "NUPI" not in body
 
 
+@pytest.mark.fast
 def test_captions_do_not_split_a_sentence_and_table_cells_go_with_their_caption():
     raw = ("Displacement fell after the deployment of the Mission, and the return of\n"
            "refugees began in the North and\n\n"

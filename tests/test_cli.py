@@ -101,6 +101,7 @@ def test_eval_json_on_a_small_file(tmp_path):
         assert 0.0 <= summary[metric] <= 1.0
 
 
+@pytest.mark.fast
 def test_eval_split_is_one_of_dev_test_blind(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
         cli.main(["eval", "--split", "train"])
@@ -319,6 +320,7 @@ def test_progress_off_a_terminal_is_plain_lines(shelf):
     assert final.group(2) == final.group(3) and final.group(4) == "100"
 
 
+@pytest.mark.fast
 def test_log_progress_is_rate_limited_but_reports_each_stage():
     now = [0.0]
     out = io.StringIO()
@@ -335,6 +337,7 @@ def test_log_progress_is_rate_limited_but_reports_each_stage():
         "embedding chunks: 200/200 (100%), 21 s", "writing index: 0/1 (0%), 0 s"]
 
 
+@pytest.mark.fast
 def test_terminal_bar_is_redrawn_between_updates():
     out = io.StringIO()
     bar = TerminalProgress(out, redraw_seconds=0.2)
@@ -351,6 +354,7 @@ def test_terminal_bar_is_redrawn_between_updates():
 # --- make run PORT=N -------------------------------------------------------------------------
 
 
+@pytest.mark.fast
 def test_make_run_takes_a_port():
     dry = subprocess.run(["make", "-n", "run", "PORT=8600"], capture_output=True, text=True, cwd=PROJECT_ROOT)
     assert "--server.port 8600" in dry.stdout
@@ -358,6 +362,7 @@ def test_make_run_takes_a_port():
     assert "--server.port 8501" in default.stdout
 
 
+@pytest.mark.fast
 def test_eval_with_a_document_keeps_the_items_about_it(capsys):
     from types import SimpleNamespace
 

@@ -7,6 +7,7 @@ import pytest
 from assistant.conversation import Conversation, is_follow_up, swap_reference
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("question", [
     "And what about the Centre?", "Why was it not chosen?", "Why?", "How so?", "And the third?",
     "What is the third one?", "What are its risks?", "Who funds it?", "How did that change after 2015?",
@@ -20,6 +21,7 @@ def test_elliptical_questions_are_follow_ups(question):
     assert is_follow_up(question)
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("question", [
     "What does the report say about Kidal?",
     "Why has the Mission struggled to protect civilians in central Mali?",
@@ -90,6 +92,7 @@ def test_a_follow_up_can_move_to_the_next_numbered_section(assistant):
 KINDS = ("dimension", "dilemma", "option")  # the framework kinds of the report's profile
 
 
+@pytest.mark.fast
 def test_swap_reference_only_swaps_numbered_sections():
     assert swap_reference("the fourth", "What is the second dilemma?", KINDS) == "What is the fourth dilemma?"
     assert swap_reference("option 3", "Why was option 2d not chosen?", KINDS) == "Why was option 3 not chosen?"

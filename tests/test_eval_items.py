@@ -23,6 +23,7 @@ CONVERSATIONS = [c for file in CONVERSATION_FILES for c in load_conversations(PR
 TURNS = [turn for _id, turns in CONVERSATIONS for turn in turns]
 
 
+@pytest.mark.fast
 def test_files_hold_only_contract_items():
     for path in sorted((PROJECT_ROOT / "eval").glob("*.jsonl")):
         if path.name in CONVERSATION_FILES:
@@ -32,6 +33,7 @@ def test_files_hold_only_contract_items():
             assert KEYS <= set(record) <= KEYS | {"topic", "document"}, record.get("id")
 
 
+@pytest.mark.fast
 def test_sizes_and_splits():
     answerable = [i for i in ITEMS if i.answerable]
     assert len(answerable) >= 150 and len(ITEMS) - len(answerable) >= 30
@@ -41,6 +43,7 @@ def test_sizes_and_splits():
     assert sum(i.answerable for i in blind) >= 120 and sum(not i.answerable for i in blind) >= 40
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("file", CONVERSATION_FILES)
 def test_conversations_follow_the_contract(file):
     conversations = load_conversations(PROJECT_ROOT / "eval" / file)
@@ -55,6 +58,7 @@ def test_conversations_follow_the_contract(file):
     assert any(t.standalone is None for t in later) and any(t.standalone for t in later)
 
 
+@pytest.mark.fast
 def test_no_duplicate_questions():
     normalised = Counter(" ".join(eval_tokens(i.question)) for i in ITEMS)
     assert [q for q, n in normalised.items() if n > 1] == []
@@ -73,12 +77,14 @@ def test_evidence_occurs_in_the_report(item):
         assert " " + " ".join(eval_tokens(keyword)) + " " in quote_tokens, keyword
 
 
+@pytest.mark.fast
 def test_unanswerable_items_have_no_evidence():
     for item in ITEMS:
         if not item.answerable:
             assert item.evidence == () and item.keywords == ()
 
 
+@pytest.mark.fast
 def test_coverage_of_the_report():
     categories = Counter(i.category for i in ITEMS)
     for dimension in ("protection-stabilisation", "people-centred", "legitimacy-credibility", "political-primacy",
@@ -93,6 +99,7 @@ def test_coverage_of_the_report():
         assert categories[category] >= 4, category
 
 
+@pytest.mark.fast
 def test_a_third_are_paraphrased():
     """At least a third of the questions share few content words with their evidence."""
     stop = set("what which does report about mission minusma when many much there their have with from that "

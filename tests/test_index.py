@@ -90,6 +90,7 @@ def test_missing_and_corrupt_index_are_named(small_settings):
         load_index(small_settings.index_dir)
 
 
+@pytest.mark.fast
 def test_empty_documents_folder(tmp_path):
     empty = tmp_path / "documents"
     empty.mkdir()

@@ -12,6 +12,8 @@ from assistant.clean import clean_document
 from assistant.errors import DocumentError, NoDocumentsError
 from assistant.ingest import Limits, read_document, read_folder
 
+pytestmark = pytest.mark.fast  # no model and no index: make test-fast
+
 HEADER = "Assessing the Effectiveness of the UN Mission in Mali"
 
 

@@ -43,6 +43,7 @@ def test_conversations_stay_within_their_bounds(conversation_results, metric, bo
     assert measured >= value if kind == "floor" else measured <= value, f"{metric} is {measured:.3f} ({kind} {value})"
 
 
+@pytest.mark.fast
 def test_metrics_are_computed_as_documented():
     assert evaluate.retrieval_metrics([False, True, False], 1) == {
         "recall@1": 0.0, "recall@3": 1.0, "recall@5": 1.0, "recall@10": 1.0, "mrr@10": 0.5,
@@ -51,6 +52,7 @@ def test_metrics_are_computed_as_documented():
     assert not evaluate.is_relevant("Alpha beta x gamma delta y.", ["alpha beta gamma delta"])
 
 
+@pytest.mark.fast
 def test_bootstrap_intervals_say_how_sure_a_metric_is():
     certain = evaluate.bootstrap_intervals([{"recall@5": 1.0}] * 50)
     assert certain == {"recall@5": [1.0, 1.0]}
@@ -62,6 +64,7 @@ def test_bootstrap_intervals_say_how_sure_a_metric_is():
     assert evaluate.bootstrap_intervals([]) == {}
 
 
+@pytest.mark.fast
 def test_paired_difference_is_centred_on_the_change():
     baseline = [{"recall@5": float(k % 2)} for k in range(60)]
     better = [{"recall@5": 1.0} for _ in range(60)]
@@ -84,6 +87,7 @@ def _record(answerable: bool, signal: float, draft_ok: bool = True) -> dict:
     return evaluate.with_decision(record, False)
 
 
+@pytest.mark.fast
 def test_cross_validation_refits_abstention_on_the_other_folds():
     records = [_record(True, 0.6 + 0.004 * k) for k in range(80)] + [_record(False, 0.1 + 0.004 * k) for k in range(20)]
     result = evaluate.cross_validate(records, folds=5)

@@ -70,6 +70,7 @@ def index_chunks(settings):
     return load_index(settings.index_dir).chunks
 
 
+@pytest.mark.fast
 def test_the_detectors_catch_what_the_report_showed():
     for sentence in ("three American soldiers by the ISGS.118 Nevertheless", "(see Figure 7).145",
                      "to displaced people (see Figure 15).192", "is between 29% and 31%.28",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 
 from assistant.chunk import chunk_document
 from assistant.text import split_sentences
@@ -13,12 +14,14 @@ CHAPTERS = ["I. Introduction", "II. Framework and Methodology", "III. Context an
             "XIII. Overall Findings", "XIV. Strategic Policy Options"]
 
 
+@pytest.mark.fast
 def test_all_fourteen_chapters_and_the_summary(report_document):
     chapters = {s[0] for s in report_document.sections}
     assert set(CHAPTERS) <= chapters
     assert "Abstract" in chapters and "Back cover" in report_document.summary_chapters
 
 
+@pytest.mark.fast
 def test_dilemmas_and_options_are_sections(report_document):
     paths = {" > ".join(s) for s in report_document.sections}
     for dilemma in ("To decentralise the Mission, or not?", "To concentrate on the North, the Centre, or both?",
@@ -32,11 +35,13 @@ def test_dilemmas_and_options_are_sections(report_document):
     assert any(p.startswith("XIV. Strategic Policy Options > 3. Readjustment") for p in paths)
 
 
+@pytest.mark.fast
 def test_section_xiii_starts_where_the_lost_heading_was(report_document):
     first = next(p for p in report_document.paragraphs if p.section[0] == "XIII. Overall Findings")
     assert first.text.startswith("Until 2016, MINUSMA was a relatively successful peace operation.")
 
 
+@pytest.mark.fast
 def test_chunks_stay_in_one_section_and_carry_spans(report_document):
     chunks = chunk_document(report_document, 120, 220)
     headings = {s[-1] for s in report_document.sections if len(s) > 1}
@@ -47,6 +52,7 @@ def test_chunks_stay_in_one_section_and_carry_spans(report_document):
             assert f"\n\n{heading}\n\n" not in chunk.text
 
 
+@pytest.mark.fast
 def test_list_stays_with_its_lead_in(report_document):
     chunks = chunk_document(report_document, 120, 220)
     dimensions = next(c for c in chunks if "1. Protection and stabilisation" in c.text)
@@ -54,18 +60,21 @@ def test_list_stays_with_its_lead_in(report_document):
     assert "eight dimensions" in dimensions.text
 
 
+@pytest.mark.fast
 def test_chunk_ids_are_stable(report_document):
     first = [c.id for c in chunk_document(report_document, 120, 220)]
     again = [c.id for c in chunk_document(report_document, 120, 220)]
     assert first == again and len(set(first)) == len(first)
 
 
+@pytest.mark.fast
 def test_sentence_splitting_respects_abbreviations():
     text = "The team (i.e. EPON) met on 5 Sept. 2018 in Gao. It held 66 interviews, e.g. in Mopti.\n\n1. First item"
     assert split_sentences(text) == ["The team (i.e. EPON) met on 5 Sept. 2018 in Gao.",
                                      "It held 66 interviews, e.g. in Mopti.", "1. First item"]
 
 
+@pytest.mark.fast
 def test_captions_are_laid_out_after_the_body_in_caption_chunks(report_document):
     chunks = chunk_document(report_document, 160, 280)
     body = [c for c in chunks if c.kind == "body"]
@@ -82,6 +91,7 @@ def test_captions_are_laid_out_after_the_body_in_caption_chunks(report_document)
     assert max(len(c.text.split()) for c in captions) <= 280  # a long table is cut like the body
 
 
+@pytest.mark.fast
 def test_a_list_that_continues_a_sentence_is_one_quotable_sentence(report_document):
     chunks = chunk_document(report_document, 160, 280)
     sentences = [c.text[a:b] for c in chunks if c.kind == "body" for a, b in c.sentences]
