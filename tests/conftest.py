@@ -133,3 +133,26 @@ def report_document():
 @pytest.fixture(scope="session")
 def body_chunks(assistant):
     return [c for c in assistant.index.chunks if c.kind == "body"]
+
+
+# --- real documents (tests/documents_support.py) ----------------------------------------------
+
+@pytest.fixture(scope="session")
+def minusma_pdf(tmp_path_factory):
+    """The MINUSMA report rendered to a paged PDF with chapter bookmarks (fpdf2), in a documents
+    folder of its own with the report's outline/profile files: `.path`, `.pages`, `.bookmarks`."""
+    from documents_support import render_report_shelf
+
+    return render_report_shelf(tmp_path_factory.mktemp("minusma-pdf") / "documents")
+
+
+@pytest.fixture(scope="session")
+def debian_pdf():
+    """The Gutenprint manual from Debian's gutenprint-doc (fetched by `make test`); without it the
+    test fails and says how to fetch it."""
+    from documents_support import debian_pdf as find
+
+    try:
+        return find()
+    except FileNotFoundError as missing:
+        pytest.fail(str(missing), pytrace=False)

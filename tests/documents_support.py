@@ -17,14 +17,16 @@ page carries its printed number as its page label.
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from assistant.config import PROJECT_ROOT
+from assistant.config import PROJECT_ROOT, Settings
+
+if TYPE_CHECKING:  # the index module is imported only by the tests that build one
+    from assistant.index import BuildReport
 
 REPORT_NAME = "epon-minusma-2019"
 REPORT_TXT = PROJECT_ROOT / "documents" / f"{REPORT_NAME}.txt"
@@ -46,6 +48,7 @@ DEBIAN_PDF = DATA_DIR / "gutenprint-users-manual.pdf"
 DEBIAN_PDF_NAME = "gutenprint-users-manual"
 FETCH_SCRIPT = Path(__file__).resolve().parent / "fetch_debian_pdf.sh"
 EMBEDDING_CACHE = PROJECT_ROOT / ".embedding-cache"
+SHELF_CACHE = DATA_DIR / "embedding-cache"  # the Debian PDF's vectors, kept between runs
 
 # Layout, in millimetres. A blank line is lower than a text line but higher than 0.8 of the font
 # size, the step below which pypdf joins two lines into one.
@@ -263,14 +266,27 @@ def copy_side_files(folder: Path) -> None:
         shutil.copy2(side, folder / side.name)
 
 
-def copy_embedding_cache(index_dir: Path) -> int:
-    """Copy the project's embedding cache beside a temporary index folder, so that texts the
-    project index already embedded are not embedded again; returns the files copied."""
+def copy_embedding_cache(index_dir: Path, *extra: Path) -> int:
+    """Copy the project's embedding cache (and any `extra` caches) beside a temporary index
+    folder, so that texts embedded before are not embedded again; returns the files there.
+    Segments have unique names, so caches copied into one folder simply add up."""
     target = Path(index_dir).parent / ".embedding-cache"
-    if not EMBEDDING_CACHE.is_dir():
-        return 0
-    shutil.copytree(EMBEDDING_CACHE, target, dirs_exist_ok=True)
+    for source in (EMBEDDING_CACHE, *extra):
+        if Path(source).is_dir():
+            shutil.copytree(source, target, dirs_exist_ok=True)
     return sum(1 for p in target.rglob("*") if p.is_file())
+
+
+def keep_embedding_cache(index_dir: Path, keep: Path) -> None:
+    """Keep the cache a temporary build grew (e.g. with the Debian PDF's vectors) in `keep`, a
+    gitignored folder, so that the next test run embeds nothing new; the project cache is
+    never written by the tests."""
+    source = Path(index_dir).parent / ".embedding-cache"
+    staging = keep.with_name(keep.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(source, staging)
+    shutil.rmtree(keep, ignore_errors=True)
+    staging.rename(keep)
 
 
 def debian_pdf() -> Path:
@@ -289,10 +305,48 @@ def debian_pdf_source() -> str:
     return record.read_text(encoding="utf-8").strip() if record.exists() else "gutenprint-doc"
 
 
-def fetch_debian_pdf() -> subprocess.CompletedProcess:
-    """Run the fetch script (what `make test` does before pytest)."""
-    return subprocess.run(["bash", str(FETCH_SCRIPT)], capture_output=True, text=True, timeout=900)
+@dataclass(frozen=True)
+class RenderedReport:
+    """The report as a PDF in a documents folder of its own, with its side files beside it."""
+
+    path: Path
+    pages: tuple[PrintedPage, ...]
+    bookmarks: tuple[Bookmark, ...]
 
 
-def write_json(path: Path, data) -> None:
-    path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+def render_report_shelf(folder: Path) -> RenderedReport:
+    """`folder/epon-minusma-2019.pdf` and the report's outline/profile files beside it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{REPORT_NAME}.pdf"
+    pages = render_report_pdf(path)
+    copy_side_files(folder)
+    return RenderedReport(path, tuple(pages), tuple(bookmarks(pages)))
+
+
+@dataclass(frozen=True)
+class TempShelf:
+    """A documents folder and its index in a temporary folder, built with the real model."""
+
+    settings: Settings
+    built: BuildReport
+    cache_files: int  # embedding-cache files copied beside the index before the build
+
+
+def build_shelf(folder: Path, documents: list[Path], keep_cache: Path | None = None) -> TempShelf:
+    """Copy `documents` (with the report's side files when the report is among them) into
+    folder/documents, copy the embedding caches beside folder/index, and build the index.
+    With `keep_cache`, the grown cache is kept there for the next run."""
+    from assistant.index import build_index
+
+    shelf = folder / "documents"
+    shelf.mkdir(parents=True, exist_ok=True)
+    for document in documents:
+        shutil.copy2(document, shelf / document.name)
+        if document.stem == REPORT_NAME:
+            copy_side_files(shelf)
+    settings = Settings(documents_dir=shelf, index_dir=folder / "index")
+    cache_files = copy_embedding_cache(settings.index_dir, *([keep_cache] if keep_cache else []))
+    built = build_index(settings)
+    if keep_cache is not None:
+        keep_embedding_cache(settings.index_dir, keep_cache)
+    return TempShelf(settings, built, cache_files)
