@@ -155,4 +155,5 @@ def debian_pdf():
     try:
         return find()
     except FileNotFoundError as missing:
-        pytest.fail(str(missing), pytrace=False)
+        message = str(missing)
+    pytest.fail(message, pytrace=False)
