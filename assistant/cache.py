@@ -171,7 +171,8 @@ def cached_embed(cache: EmbeddingCache | None, encode, texts: list[str], on_batc
     vectors are saved to the cache every SAVE_EVERY_SECONDS, so a killed build keeps its work."""
     dim = cache.dim if cache else None
     out: list[np.ndarray | None] = [cache.get(t) if cache else None for t in texts]
-    missing = list(dict.fromkeys(t for t, row in zip(texts, out) if row is None))
+    # Shortest first: a batch then holds texts of similar length, so the model pads little.
+    missing = sorted(dict.fromkeys(t for t, row in zip(texts, out) if row is None), key=len)
     fresh: dict[str, np.ndarray] = {}
     report = on_batch or (lambda _done, _total: None)
     report(0, len(missing))

