@@ -32,9 +32,8 @@ def single_threaded_blas() -> None:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1, user_api="blas")
-    # faiss's own OpenMP pool: a search over a few thousand vectors takes a millisecond on one
-    # thread, and its second thread, left spinning after a search, held the core the embedder
-    # needed (queries at 1.7 s on a busy machine).
+    # faiss's own OpenMP pool too: one query's search is small, and a pool of two threads would
+    # put an OpenMP barrier back in the path of a question (see config.offline_environment).
     faiss.omp_set_num_threads(1)
 
 
