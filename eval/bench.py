@@ -153,7 +153,7 @@ def synthetic_documents(report: str, outline: Path, folder: Path, count: int = 5
     for k in range(count):
         name = f"synthetic-{k:02d}"
         (folder / f"{name}.txt").write_text(report[:rng.choice(starts + [len(report)])], encoding="utf-8")
-        shutil.copy(outline, folder / f"{name}.outline.json")
+        shutil.copy(outline, folder / f"{name}.profile.json")
 
 
 LATENCY = """
@@ -217,7 +217,7 @@ def shelf_benchmarks(settings: Settings, questions: list[str]) -> dict:
     """Adding a 100-page PDF, rebuilding with nothing changed, latency with 1, 2 and 50 documents."""
     cache = settings.index_dir.parent / ".embedding-cache"
     report_path = settings.documents_dir / "epon-minusma-2019.txt"
-    outline = settings.documents_dir / "epon-minusma-2019.outline.json"
+    outline = settings.documents_dir / "epon-minusma-2019.profile.json"
     report = report_path.read_text(encoding="utf-8")
     results = {"one_document": {**latency_quiet_and_busy(settings, questions), **verify_cost(settings)}}
 
