@@ -480,13 +480,14 @@ def format_side_by_side(results: dict[str, dict], metrics: tuple[str, ...] = SID
     """One column per split, one row per metric, with the blind-minus-CV gap for key facts,
     abstention and false abstention (more than 0.05 apart: the rules are still tuned to dev)."""
     names = list(results)
-    lines = [f"{'metric':<22}" + "".join(f"{n:>18}" for n in names), "-" * (22 + 18 * len(names))]
+    widths = [max(18, len(n) + 2) for n in names]
+    lines = [f"{'metric':<22}" + "".join(f"{n:>{w}}" for n, w in zip(names, widths)), "-" * (22 + sum(widths))]
     extra = ("resolution", "standalone_rewritten") if any(n.startswith("conversations") for n in names) else ()
     for metric in metrics + extra:
         cells = []
-        for name in names:
+        for name, width in zip(names, widths):
             value = results[name]["summary"].get(metric)
-            cells.append(f"{value:>18.3f}" if value is not None else f"{'':>18}")
+            cells.append(f"{value:>{width}.3f}" if value is not None else f"{'':>{width}}")
         lines.append(f"{metric:<22}" + "".join(cells))
     lines.append("")
     lines.append("questions: " + ", ".join(f"{n} {results[n]['count']}" for n in names))
