@@ -33,6 +33,7 @@ from .config import PROJECT_ROOT
 from .errors import AssistantError
 from .ingest import SUPPORTED_SUFFIXES
 from .profile import DEFAULT_REFUSAL, DocumentProfile, load_profile, profile_from_json
+from .sections import SectionPath
 
 STYLES = {"notes": "Notes (Chicago)", "author-date": "Author-date (Chicago)"}
 NOT_ADDRESSED = DEFAULT_REFUSAL
@@ -184,7 +185,7 @@ def _bracketed(text: str) -> str:
 
 def section_path(section: str) -> str:
     """The section path for people: parts joined with › instead of >."""
-    return SECTION_SEPARATOR.join(part.strip() for part in (section or "").split(">") if part.strip())
+    return SECTION_SEPARATOR.join(part.strip() for part in SectionPath(section or "").parts if part.strip())
 
 
 def _chapter(section: str) -> str:

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from .structure import LIST_ITEM, Paragraph, StructuredDocument, section_label
+from .sections import SectionPath
 from .text import sentence_spans, word_count
 
 # A list item that runs on into the next one: "- French Operation Sangaris,", "... (EUTT RCA), and".
@@ -19,7 +20,7 @@ class Chunk:
 
     id: str
     document: str
-    section: str  # full path, chapter first, joined with " > "
+    section: SectionPath  # full path, chapter first
     paragraph: int  # number of its first paragraph within the section
     page: int | None
     start: int  # character span in the cleaned document text
@@ -29,16 +30,20 @@ class Chunk:
     summary: bool  # from a chapter that restates the body (abstract, back cover)
     sentences: tuple[tuple[int, int], ...]  # sentence spans within `text`
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.section, SectionPath):  # read back from chunks.jsonl as a plain str
+            object.__setattr__(self, "section", SectionPath(self.section))
+
     @property
     def opens_with_heading(self) -> bool:
         """Whether the chunk starts with its section's heading (the section's first chunk)."""
-        return self.kind == "body" and self.text.startswith(self.section.split(" > ")[-1] + "\n\n")
+        return self.kind == "body" and self.text.startswith(self.section.title + "\n\n")
 
     def text_after_heading(self) -> str:
         """The text without its opening heading: the heading already stands in the section path."""
         if not self.opens_with_heading:
             return self.text
-        return self.text[len(self.section.split(" > ")[-1]):].lstrip()
+        return self.text[len(self.section.title):].lstrip()
 
     def to_record(self) -> dict:
         """The chunks.jsonl line."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from .ingest import SourceDocument
 from .profile import DocumentProfile, load_profile
+from .text import word_tokens
 
 FOOTNOTE_START = re.compile(r"^(\d{1,3})\s+(?=\S)(?!\d)")
 URL = re.compile(r"https?://|www\.")
@@ -472,11 +473,6 @@ def _strip_footnote_markers(blocks: list[Block]):
     return cleaned, marker_block
 
 
-def tokens(text: str) -> list[str]:
-    """Lower-case word tokens, as used for duplicate and pull-quote checks."""
-    return re.findall(r"[a-z0-9]+", text.lower().replace("’", "'"))
-
-
 def covered_fraction(needle: list[str], haystack: list[str], min_run: int = 3) -> float:
     """Share of `needle`'s tokens found in `haystack` in in-order runs of `min_run` or more."""
     if not needle:
@@ -488,7 +484,7 @@ def covered_fraction(needle: list[str], haystack: list[str], min_run: int = 3) -
 def _drop_pull_quotes(blocks: list[Block], window: int = 6) -> list[Block]:
     """Drop a highlighted pull-quote: a short block whose words (perhaps abridged) also
     stand in a nearby body paragraph."""
-    words = [tokens(b.text) for b in blocks]  # once per block, not once per neighbour
+    words = [word_tokens(b.text) for b in blocks]  # once per block, not once per neighbour
     keep = []
     for i, block in enumerate(blocks):
         if block.kind == "text" and 8 <= len(words[i]) <= 60:

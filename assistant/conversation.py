@@ -9,6 +9,7 @@ from functools import lru_cache
 from .answering.types import Answer
 from .lexical import STOPWORDS
 from .retrieve import plain_title
+from .sections import SectionPath
 
 WHAT_ABOUT = re.compile(r"^\s*(?:and\s+|but\s+)?(?:what|how)\s+about\s+(.+?)\s*\??\s*$", re.I)
 ABOUT_FRAME = re.compile(r"^(.*\babout\b)\s+(.+?)\s*\??\s*$", re.I)
@@ -70,7 +71,7 @@ class Conversation:
         last = self.turns[-1]
         words = content_words(last.resolved_question or last.question).split()
         if last.citations:
-            section = last.citations[0].section.split(" > ")[-1]
+            section = SectionPath(last.citations[0].section).title
             # In lower case: a title's capitals are not names the answer must contain.
             words += [w for w in content_words(plain_title(section)).lower().split() if w not in words]
         return " ".join(dict.fromkeys(words))

@@ -44,7 +44,7 @@ def inverse_document_frequency(texts: list[str]) -> dict[str, float]:
 
 def lexical_text(chunk: Chunk, aliases: dict[str, list[str]]) -> str:
     """What BM25 sees for a chunk: its section path, the aliases of its sections, its text."""
-    titles = chunk.section.split(" > ")
+    titles = list(chunk.section.parts)
     extra = [alias for title in titles for alias in aliases.get(title, [])]
     return " ".join(titles + extra + [chunk.text_after_heading()])
 

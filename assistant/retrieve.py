@@ -14,6 +14,7 @@ from .config import Settings
 from .errors import AssistantError
 from .index import LoadedIndex
 from .lexical import lexical_tokens
+from .text import word_tokens
 
 ACRONYM_IN_PARENS = re.compile(r"\(\s*([A-Z][A-Za-z0-9\-]{1,9})\s*\)")
 FUNCTION_WORDS = {"of", "for", "the", "and", "in", "on", "de", "du", "des", "la", "le", "et", "pour", "to", "a"}
@@ -99,7 +100,7 @@ def plain_title(title: str) -> str:
 
 
 def _shingles(text: str) -> frozenset:
-    words = re.findall(r"[a-z0-9]+", text.lower())
+    words = word_tokens(text)
     return frozenset(zip(words, words[1:], words[2:]))
 
 
@@ -118,7 +119,7 @@ class Retriever:
         self._shingles = [_shingles(c.text) for c in self.chunks]
         self._twins = self._summary_twins()
         # The leaf title, without numbering ("b) Focus on the coast" -> focus, coast).
-        self._title_tokens = [set(lexical_tokens(plain_title(c.section.split(" > ")[-1])))
+        self._title_tokens = [set(lexical_tokens(plain_title(c.section.title)))
                               for c in self.chunks]
         # Per chunk, compiled once: the aliases its document's profile gives its sections
         # ("part 2b"); a heading shared by two documents takes only its own document's aliases.
@@ -204,7 +205,7 @@ class Retriever:
 
     def _aliases_of(self, chunk: Chunk) -> list[str]:
         aliases = self.index.outlines.get(chunk.document, {})
-        return [a for title in chunk.section.split(" > ") for a in aliases.get(title, [])]
+        return [a for title in chunk.section.parts for a in aliases.get(title, [])]
 
     def _allowed(self, settings: Settings) -> np.ndarray:
         mask = np.ones(len(self.chunks), dtype=bool)

@@ -17,6 +17,7 @@ from .index import BuildProgress, ProgressCallback, open_index
 from .lexical import inverse_document_frequency
 from .profile import DEFAULT_REFUSAL, DocumentProfile, shelf_profiles
 from .retrieve import Retriever, plain_title
+from .sections import SectionPath
 
 __all__ = ["Assistant", "BuildProgress"]
 # Control characters end what the embedder reads ('What is\u0000 ...' is read as 'What is').
@@ -73,7 +74,7 @@ class Assistant:
         self._vocabulary = build_vocabulary(list(self.index.documents.values()) or chunk_texts, chunk_texts,
                                             inverse_document_frequency(chunk_texts),
                                             [n for p in self.profiles.values() for n in p.subject_names])
-        self._chapter_list = list(dict.fromkeys(c.section.split(" > ")[0] for c in self.index.chunks if c.kind == "body"))
+        self._chapter_list = list(dict.fromkeys(c.section.chapter for c in self.index.chunks if c.kind == "body"))
 
     @classmethod
     def load(cls, settings: Settings | None = None, progress: ProgressCallback | None = None,
@@ -153,7 +154,7 @@ class Assistant:
         return self._framework
 
     def _build_framework(self, document: str) -> dict[str, list[tuple[str, str, str]]]:
-        sections = {s.split(" > ")[-1]: s for s in body_sections(self.index.chunks, document)}
+        sections = {SectionPath(s).title: s for s in body_sections(self.index.chunks, document)}
         # With one document on the shelf 'the report' is unambiguous; else the question names it.
         subject = "the report" if len(self.profiles) <= 1 else f"“{self.short_title(document)}”"
         groups: dict[str, list[tuple[str, str, str]]] = {}

@@ -8,13 +8,13 @@ from pathlib import Path
 
 from .clean import SENTENCE_END, Block, CleanDocument, squash
 from .profile import ChapterFix, DocumentProfile, Heading, load_profile
+from .sections import SectionPath
 from .text import word_count
 
 NUMBERED = re.compile(r"^(\d{1,2})\.\s+\S")
 LETTERED = re.compile(r"^([a-h])\)\s+\S")
 LETTERED_PREFIX = re.compile(r"^[a-h]\)\s+")
 LIST_ITEM = re.compile(r"^(?:[•▪-]\s|\d{1,2}\.\s)")
-SECTION_SEPARATOR = " > "
 CAPTIONS_HEADING = "Figures and tables"
 
 
@@ -225,6 +225,6 @@ def _new_titles(old: tuple[str, ...], new: tuple[str, ...]) -> list[str]:
     return list(new[common:])
 
 
-def section_label(section: tuple[str, ...]) -> str:
-    """The full section path as one string, chapter first."""
-    return SECTION_SEPARATOR.join(section)
+def section_label(section: tuple[str, ...]) -> SectionPath:
+    """The full section path, chapter first."""
+    return SectionPath.of(section)

@@ -14,6 +14,7 @@ ABBREVIATIONS = {
     "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
 }
 SENTENCE_BREAK = re.compile(r"[.!?](?:[”\"’')\]]+)?\s+(?=[“\"‘'(\[]?[A-Z0-9•])")
+WORD = re.compile(r"[a-z0-9]+")
 BULLET = re.compile(r"\s(?=[•▪]\s)|(?<=[.;:,])\s+(?=-\s[A-Z])")
 
 
@@ -24,9 +25,16 @@ def normalise(text: str) -> str:
     return text.lower().translate(CURLY)
 
 
+def word_tokens(text: str) -> list[str]:
+    """Lower-case runs of [a-z0-9]: the word tokens that cleaning (duplicates, pull-quotes),
+    retrieval (restated summary passages), the refusal vocabulary and the evaluation share.
+    Search terms (lexical.lexical_tokens) build on the same runs, keeping hyphenated compounds."""
+    return WORD.findall(text.lower())
+
+
 def eval_tokens(text: str) -> list[str]:
-    """Tokens as the evaluation contract counts them: runs of [a-z0-9] after normalise()."""
-    return re.findall(r"[a-z0-9]+", normalise(text))
+    """Tokens as the evaluation contract counts them: word tokens after normalise()."""
+    return word_tokens(normalise(text))
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:

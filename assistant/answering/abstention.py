@@ -12,6 +12,7 @@ import numpy as np
 
 from ..lexical import STOPWORDS, lexical_tokens
 from ..retrieve import Hit
+from ..text import word_tokens
 from .types import ScoredSentence
 
 NOT_ADDRESSED = "The report does not address this question."
@@ -66,7 +67,7 @@ def build_vocabulary(texts: list[str], chunk_texts: list[str], idf: dict[str, fl
     """The vocabulary of the documents; a word in more than a tenth of the passages is common,
     and so are the subject names the documents' profiles give (a short document may use its
     own subject in fewer passages)."""
-    words = frozenset(w for text in texts for w in re.findall(r"[a-z0-9]+", text.lower().replace("’", "'")))
+    words = frozenset(w for text in texts for w in word_tokens(text))
     limit = math.log(1 + len(chunk_texts) / (1 + 0.1 * len(chunk_texts)))
     subjects = {t for name in subject_names for t in lexical_tokens(name)}
     return Vocabulary(words, idf, frozenset(t for t, v in idf.items() if v <= limit) | frozenset(subjects))

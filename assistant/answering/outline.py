@@ -11,6 +11,7 @@ import re
 from ..chunk import Chunk
 from ..lexical import lexical_tokens
 from ..retrieve import Hit, plain_title
+from ..sections import SectionPath
 from .sentences import is_heading
 from .types import ScoredSentence
 
@@ -78,7 +79,7 @@ def named_section(question: str, chunks: list[Chunk], aliases: dict[str, dict[st
     if document is None or len(named[document]) != 1:
         return None
     title, alias = next(iter(named[document].items()))
-    section = next((s for s in body_sections(chunks, document) if s.split(" > ")[-1] == title), None)
+    section = next((s for s in body_sections(chunks, document) if SectionPath(s).title == title), None)
     return (document, section, alias) if section else None
 
 
@@ -87,7 +88,7 @@ def section_hits(section: str, chunks: list[Chunk], document: str | None = None)
     document when given: two documents may share a heading)."""
     inside = [(i, c) for i, c in enumerate(chunks) if c.kind == "body" and not c.summary
               and (document is None or c.document == document)
-              and (c.section == section or c.section.startswith(section + " > "))]
+              and SectionPath(section).contains(c.section)]
     return [Hit(rank, c.id, c.document, c.section, c.page, 1.0, c.text, i) for rank, (i, c) in enumerate(inside, 1)]
 
 
@@ -141,7 +142,7 @@ def kind_list(document: str, kind: str, kinds: dict[str, dict[str, list[tuple[st
     """The headings of every part of one document's kind, in the profile's order."""
     parts = kinds[document][kind]
     titles = {title for title, _alias in parts}
-    by_title = {s.split(" > ")[-1]: s for s in body_sections(chunks, document) if s.split(" > ")[-1] in titles}
+    by_title = {SectionPath(s).title: s for s in body_sections(chunks, document) if SectionPath(s).title in titles}
     items = [heading_item(by_title[title], chunks, document) for title, _alias in parts if title in by_title]
     return [item for item in items if item is not None]
 
@@ -158,17 +159,17 @@ def subsection_list(question: str, hits: list[Hit], chunks: list[Chunk],
     query = set(lexical_tokens(question))
     sections = body_sections(chunks, document)
     best, best_overlap = None, 0
-    for parent in dict.fromkeys(s.rsplit(" > ", 1)[0] for s in sections if " > " in s):
-        overlap = len(query & title_words(parent.split(" > ")[-1], titles))
-        children = [s for s in sections if s.startswith(parent + " > ")]
+    for parent in dict.fromkeys(SectionPath(s).parent for s in sections if SectionPath(s).parent):
+        overlap = len(query & title_words(parent.title, titles))
+        children = [s for s in sections if s != parent and parent.contains(s)]
         if overlap > best_overlap and len(children) >= 2:
             best, best_overlap = parent, overlap
     if best is None or not any(h.section.startswith(best) and h.document == document for h in hits[:5]):
         return []
-    named = title_words(best.split(" > ")[-1], titles)
+    named = title_words(SectionPath(best).title, titles)
     if {t for t in query if len(t) > 1} - named - LIST_REQUEST_WORDS:
         return []  # 'What are the risks of ...?' wants sentences, not the list of headings
-    items = [heading_item(s, chunks, document) for s in sections if s.startswith(best + " > ")]
+    items = [heading_item(s, chunks, document) for s in sections if s != best and SectionPath(best).contains(s)]
     items = [item for item in items if item is not None]
     return items if len(items) >= 2 else []
 

@@ -16,6 +16,7 @@ from ..chunk import Chunk
 from ..config import Settings
 from ..lexical import lexical_tokens
 from ..retrieve import Hit
+from ..sections import SectionPath
 from . import outline
 from .sentences import LIST_ITEM, can_stand_alone, score_sentences
 from .types import ScoredSentence
@@ -63,7 +64,7 @@ def named_section_rule(question, vector, hits, scored, context) -> Draft | None:
         return None
     document, section, alias = named
     inside = outline.section_hits(section, context.chunks, document)
-    if outline.asks_only_about(question, alias, section.split(" > ")[-1], set(context.kinds.get(document, {}))):
+    if outline.asks_only_about(question, alias, SectionPath(section).title, set(context.kinds.get(document, {}))):
         return Draft("named section", outline.section_opening(inside, context.chunks), trusted=True)
     settings = context.settings.replace(answer_passages=len(inside))
     in_section = score_sentences(question, vector, inside, context.chunks, context.sentence_vectors,
