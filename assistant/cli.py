@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 import os
+import stat
 import sys
 import tempfile
 import threading
@@ -22,6 +23,9 @@ EXIT_OK, EXIT_ERROR, EXIT_GATE = 0, 1, 3
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
 EXIT_PIPE = 141  # 128 + SIGPIPE, as a shell reports a reader that went away
 log = logging.getLogger(__name__)
+
+
+STREAM = "-"  # --input - / --output -: standard input / standard output
 
 
 class CommandError(AssistantError):
@@ -316,9 +320,10 @@ def _field_problem(item: dict) -> str | None:
 
 
 def read_batch(path: Path) -> list[BatchLine]:
-    """Every non-blank line of a batch file, read as bytes and split on newlines only (a JSON
-    string may hold U+2028 and other characters that str.splitlines() would split on)."""
-    with open(path, "rb") as source:
+    """Every non-blank line of a batch file ('-': standard input), read as bytes and split on
+    newlines only (a JSON string may hold U+2028 and other characters that str.splitlines() would
+    split on)."""
+    with contextlib.nullcontext(sys.stdin.buffer) if str(path) == STREAM else open(path, "rb") as source:
         return [line for number, raw in enumerate(source, 1) if (line := parse_batch_line(number, raw))]
 
 
@@ -370,6 +375,13 @@ def replaced_at_end(path: Path):
     """A text file that replaces `path` only when the block ends without an error: written to a
     temporary file in the same folder and renamed over it, so a failure or Ctrl-C never
     destroys (or half-writes) an existing file."""
+    if str(path) == STREAM or _is_stream(Path(path)):
+        # Standard output, a pipe or a terminal: written as the answers come. Renaming a
+        # temporary file over it would replace the device (or /dev/stdout itself) with a file.
+        with contextlib.nullcontext(sys.stdout) if str(path) == STREAM else open(path, "w", encoding="utf-8") as out:
+            yield out
+            out.flush()
+        return
     path = Path(path)
     if path.is_dir():
         raise CommandError(f"The output {path} is a folder; give a file name such as {path / 'answers.jsonl'}.")
@@ -392,6 +404,16 @@ def replaced_at_end(path: Path):
         raise
 
 
+def _is_stream(path: Path) -> bool:
+    """Whether an existing output is something other than a regular file or a folder: a pipe,
+    a terminal, a device such as /dev/stdout."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
 def _mode_for(path: Path) -> int:
     """Keep an existing file's permissions; a new file gets the usual ones (0666 less umask)."""
     if path.exists():
@@ -405,8 +427,9 @@ def ask_batch(args, settings: Settings) -> int:
     if not args.input or not args.output:
         raise CommandError("Batch mode needs both --input QUESTIONS.jsonl and --output ANSWERS.jsonl.")
     source, target = Path(args.input), Path(args.output)
-    if not source.is_file():
-        raise CommandError(f"The input file {source} does not exist.")
+    if str(source) != STREAM and (not source.exists() or source.is_dir()):
+        raise CommandError(f"The input file {source} does not exist." if not source.exists()
+                           else f"The input {source} is a folder; give a JSONL file.")
     lines = read_batch(source)
     answered, failed = 0, []
     with replaced_at_end(target) as out:  # fails before the model loads when the folder is unwritable
@@ -420,7 +443,7 @@ def ask_batch(args, settings: Settings) -> int:
                 else:
                     answered += 1
     print(f"Answered {answered} of {len(lines)} questions, {len(failed)} failed{_line_list(failed)}; "
-          f"wrote {target}.", file=sys.stderr)
+          f"wrote {'standard output' if str(target) == STREAM else target}.", file=sys.stderr)
     return EXIT_OK
 
 
@@ -618,10 +641,11 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="answer a question with citations")
     ask.add_argument("question", nargs="?", help="the question")
     ask.add_argument("--json", action="store_true", help="print one JSON answer object")
-    ask.add_argument("--input", help='batch mode: a JSONL file of {"id", "question"} lines; optional '
-                     '"conversation" (lines sharing it are one conversation) and "documents" (a list of names)')
+    ask.add_argument("--input", help='batch mode: a JSONL file of {"id", "question"} lines ("-": standard '
+                     'input); optional "conversation" (lines sharing it are one conversation) and "documents" '
+                     '(a list of names)')
     ask.add_argument("--output", help="batch mode: the JSONL file to write, one answer or error per line "
-                     "(replaced only when complete)")
+                     "(a file is replaced only when complete; \"-\", a pipe or a device is written as it goes)")
     _document_option(ask, "; a batch line's \"documents\" takes its place")
     ev = sub.add_parser("eval", help="measure retrieval and answer quality")
     ev.add_argument("--questions", help="a JSONL file of evaluation items (default: every file in eval/)")

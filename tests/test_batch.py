@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -182,3 +183,28 @@ def test_lines_split_on_newlines_only_and_a_bom_is_dropped(tmp_path):
     assert [(l.number, l.id, l.error) for l in lines] == [(1, "a", None), (3, "b", None)]
     assert lines[0].question == "One\u2028two\u0085three?"
     assert lines[1].documents == ("x.pdf",) and lines[1].conversation == 3
+
+
+def test_standard_input_and_output_stream_through_a_pipe():
+    """`--input - --output -`: questions from a pipe, one answer line per question on stdout."""
+    rows = jsonl({"id": "p1", "question": "What does option 2b propose?"}, {"id": "p2", "question": ""})
+    done = subprocess.run(CLI + ["ask", "--input", "-", "--output", "-"], input=rows, capture_output=True,
+                          cwd=PROJECT_ROOT, timeout=900)
+    assert done.returncode == 0, done.stderr.decode()
+    records = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    assert [r["id"] for r in records] == ["p1", "p2"]
+    assert records[0]["citations"] and "error" in records[1]
+    assert "wrote standard output" in done.stderr.decode()
+
+
+def test_an_output_that_is_a_device_is_written_not_replaced(tmp_path):
+    """A temporary file renamed over /dev/stdout (or any link to a device) would replace the device
+    with a file: such an output is written in place."""
+    source = tmp_path / "q.jsonl"
+    source.write_bytes(jsonl({"id": "d1", "question": "What does option 2b propose?"}))
+    link = tmp_path / "to-null"
+    link.symlink_to("/dev/null")
+    done = run("ask", "--input", str(source), "--output", str(link))
+    assert done.returncode == 0, done.stderr
+    assert link.is_symlink() and link.resolve() == Path("/dev/null") and Path("/dev/null").is_char_device()
+    assert not list(tmp_path.glob(".to-null.*"))  # no temporary file left beside it
