@@ -30,6 +30,7 @@ from .config import INDEX_FORMAT_VERSION, Settings
 from .embed import load_embedder
 from .errors import AssistantError, IndexCorruptError, IndexMissingError, IndexUnavailableError, NoDocumentsError
 from .ingest import Limits, describe_error, document_files, file_sha256, read_document
+from .profile import PROFILE_SUFFIXES
 from .lexical import LexicalIndex, lexical_text
 from .store import INDEX_FILES, LoadedIndex, load_index, read_manifest, recover, write_index
 from .structure import structure_document
@@ -98,7 +99,7 @@ def source_checksums(documents_dir: Path) -> dict[str, str]:
         files = document_files(documents_dir)
     except NoDocumentsError:
         return {}
-    extras = [p for pattern in ("*.outline.json", "*.profile.json") for p in Path(documents_dir).glob(pattern)]
+    extras = [p for suffix in PROFILE_SUFFIXES for p in Path(documents_dir).glob(f"*{suffix}")]
     return {p.name: _checksum(p) for p in sorted(files + extras)}
 
 

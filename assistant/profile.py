@@ -20,6 +20,9 @@ from .ingest import SourceDocument
 
 PROFILE_SUFFIX = ".profile.json"
 LEGACY_SUFFIX = ".outline.json"
+# The files beside a document that describe it: they go on and off the shelf with it, and a
+# change to one makes the index stale.
+PROFILE_SUFFIXES = (LEGACY_SUFFIX, PROFILE_SUFFIX)
 DEFAULT_REFUSAL = "The report does not address this question."
 
 # How a scheme's chapter headings open: 'V. Protection' (roman), '3. Findings' (arabic),

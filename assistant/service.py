@@ -38,6 +38,12 @@ def single_threaded_blas() -> None:
     faiss.omp_set_num_threads(1)
 
 
+def alias_maps(profiles: dict[str, DocumentProfile]) -> dict[str, dict[str, list[str]]]:
+    """Per document, its aliases by section title: two documents may share a heading or an alias
+    ('part 2'), and each resolves within its own document."""
+    return {doc: {title: list(aliases) for title, aliases in p.aliases.items()} for doc, p in profiles.items()}
+
+
 def check_question(question: str, settings: Settings) -> str:
     """Reject questions that cannot be searched, with a message saying what to do; remove
     control characters and fold white space."""
@@ -57,16 +63,16 @@ def check_question(question: str, settings: Settings) -> str:
 class Assistant:
     """Answers questions about the documents in the index, with citations."""
 
-    def __init__(self, settings: Settings, retriever: Retriever, warnings: tuple[str, ...] = ()) -> None:
+    def __init__(self, settings: Settings, retriever: Retriever, warnings: tuple[str, ...] = (),
+                 profiles: dict[str, DocumentProfile] | None = None) -> None:
         self.settings = check_settings(settings)
         self.retriever = retriever
         self.index = retriever.index
         self.warnings = warnings  # what the user should know about the index (e.g. a rebuild failed)
         self._framework: dict | None = None
-        self.profiles: dict[str, DocumentProfile] = shelf_profiles(self.settings.documents_dir, self.index.manifest)
-        # Per document: two documents may share a heading or an alias ('part 2'), and each
-        # resolves within its own document.
-        self._aliases = {doc: {t: list(a) for t, a in p.aliases.items()} for doc, p in self.profiles.items()}
+        self.profiles: dict[str, DocumentProfile] = (
+            profiles if profiles is not None else shelf_profiles(self.settings.documents_dir, self.index.manifest))
+        self._aliases = alias_maps(self.profiles)
         self._kinds = {doc: kinds for doc, p in self.profiles.items()
                        if (kinds := framework_kinds(self._aliases[doc], p.framework_kinds))}
         self.reference_kinds = tuple(dict.fromkeys(k for kinds in self._kinds.values() for k in kinds))
@@ -87,10 +93,11 @@ class Assistant:
         # one (with a warning) when a rebuild cannot be written.
         opened = open_index(settings, progress, force)
         index = opened.index
-        # The retriever reads each document's aliases (a chunk takes only its own document's).
-        index.outlines = {doc: {t: list(a) for t, a in p.aliases.items()}
-                          for doc, p in shelf_profiles(settings.documents_dir, index.manifest).items()}
-        return cls(settings, Retriever(index, load_embedder(settings.embedder)), opened.warnings)
+        # The retriever reads each document's aliases (a chunk takes only its own document's);
+        # the profiles are read once, here, and handed on.
+        profiles = shelf_profiles(settings.documents_dir, index.manifest)
+        index.outlines = alias_maps(profiles)
+        return cls(settings, Retriever(index, load_embedder(settings.embedder)), opened.warnings, profiles)
 
     @property
     def citation_prefix(self) -> str:

@@ -24,6 +24,7 @@ from .config import Settings
 from .errors import AssistantError
 from .index import ProgressCallback, ensure_index, staleness
 from .ingest import SUPPORTED_SUFFIXES
+from .profile import PROFILE_SUFFIXES
 from .store import LoadedIndex, read_manifest
 
 __all__ = ["COMPANIONS", "FileCheck", "NotAdded", "SHELF_RESTORED", "Shelf", "ShelfChange", "ShelfChangeReport",
@@ -33,7 +34,7 @@ __all__ = ["COMPANIONS", "FileCheck", "NotAdded", "SHELF_RESTORED", "Shelf", "Sh
 log = logging.getLogger(__name__)
 
 SUFFIXES = SUPPORTED_SUFFIXES  # what can be added: what the index reads
-COMPANIONS = (".outline.json", ".profile.json")  # per-document files that go with a document
+COMPANIONS = PROFILE_SUFFIXES  # per-document files that go with a document
 UNDO_PREFIX = ".shelf-undo-"  # a hidden folder: never read as a document
 JOURNAL = "journal.json"
 # Added to the error that interrupted a change, once its files are back as they were.

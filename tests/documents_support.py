@@ -23,16 +23,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from assistant.clean import CAPTION, Layout, page_boundaries
 from assistant.config import PROJECT_ROOT, Settings
+from assistant.profile import load_profile
 
 if TYPE_CHECKING:  # the index module is imported only by the tests that build one
     from assistant.index import BuildReport
 
 REPORT_NAME = "epon-minusma-2019"
 REPORT_TXT = PROJECT_ROOT / "documents" / f"{REPORT_NAME}.txt"
-RUNNING_TITLE = "Assessing the Effectiveness of the UN Mission in Mali"
-RUNNING_HEADER = re.compile(r"^(\d{1,3})(?:" + re.escape(RUNNING_TITLE) + r"|\s+[IVX]+\.\s+\S.*)\s*$")
-CAPTION = re.compile(r"^\s*(Figure|Table)\s+\d+\s*:")
+# The report's running header, as its profile gives it to cleaning: the PDF prints it on every page.
+REPORT_LAYOUT = Layout.of(load_profile(REPORT_TXT))
+RUNNING_TITLE = load_profile(REPORT_TXT).running_headers[0]
+RUNNING_HEADER = REPORT_LAYOUT.header
 CHAPTER_LINE = re.compile(r"^ ?([IVX]+)\.\s+(\S.*?)\s*$")
 FOOTNOTE_LINE = re.compile(r"^\d{1,3}\s+\S")
 ROMAN = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII", "XIII", "XIV"]
@@ -87,17 +90,11 @@ def report_lines() -> list[str]:
 
 
 def natural_breaks(lines: list[str]) -> list[int]:
-    """Line indices where the text shows a new page: a running header, a line opening with a
-    single space (not a list dash or a figure caption), or the first line after 3+ blank lines."""
-    breaks, blank = [], 0
-    for i, line in enumerate(lines):
-        if not line.strip():
-            blank += 1
-            continue
-        single_space = re.match(r"^ [^ \-•]", line) and not CAPTION.match(line)
-        if RUNNING_HEADER.match(line) or single_space or (blank >= 3 and i > 0):
-            breaks.append(i)
-        blank = 0
+    """Line indices where the text shows a new page: a running header, or a page boundary as
+    cleaning finds one (clean.page_boundaries: a line opening with a single space, not a list
+    dash or a figure caption, or the first line after 3+ blank lines)."""
+    headers = {i for i, line in enumerate(lines) if REPORT_LAYOUT.is_header(line)}
+    breaks = sorted(headers.union(page_boundaries(lines, REPORT_LAYOUT)))
     return breaks if breaks and breaks[0] == 0 else [0] + breaks
 
 
