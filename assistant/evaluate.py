@@ -17,8 +17,9 @@ from .config import Settings
 from .text import eval_tokens
 
 CONVERSATIONS_FILE = "conversations.jsonl"
-# Conversations written apart from the code and never used to choose a rule or a weight.
-BLIND_CONVERSATIONS_FILE = "conversations-blind.jsonl"
+# Conversations written apart from the code and never used to choose a rule or a weight. In a
+# folder of its own: CONTRACTS.md §5 reads every eval/*.jsonl but conversations.jsonl as items.
+BLIND_CONVERSATIONS_FILE = "held-out/conversations-blind.jsonl"
 CONVERSATION_FILES = (CONVERSATIONS_FILE, BLIND_CONVERSATIONS_FILE)
 
 KS = (1, 3, 5, 10)
