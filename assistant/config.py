@@ -90,6 +90,7 @@ class Settings:
     answer_passages: int = 5  # passages whose sentences are scored
     max_answer_sentences: int = 3  # sentences in the span of the answering passage
     span_max_words: int = 60  # the span grows past its best sentence only within this many words
+    answer_max_words: int = 100  # ... or, to bring the sentence its best sentence leans on, within this many
     passage_rank_weight: float = 0.0  # weight of the passage's fused retrieval score in choosing it
     max_list_items: int = 10  # list items quoted at most after a lead-in that ends with a colon
     sentence_similarity_weight: float = 0.7  # weight of a sentence's embedding similarity to the question
@@ -139,8 +140,8 @@ def validated(settings: Settings) -> Settings:
     if len(settings.abstain_weights) != ABSTENTION_FEATURE_COUNT:
         raise ValueError(f"abstain_weights needs one weight per abstention feature ({ABSTENTION_FEATURE_COUNT}), "
                          f"not {len(settings.abstain_weights)}")
-    if settings.span_max_words < 10 or settings.max_answer_sentences < 1:
-        raise ValueError("span_max_words must be >= 10 and max_answer_sentences >= 1")
+    if settings.span_max_words < 10 or settings.max_answer_sentences < 1 or settings.answer_max_words < settings.span_max_words:
+        raise ValueError("span_max_words must be >= 10, answer_max_words >= span_max_words and max_answer_sentences >= 1")
     if settings.max_document_pages < 1 or settings.max_document_chars < 1:
         raise ValueError("max_document_pages and max_document_chars must be at least 1")
     if settings.chunk_target_words < 20 or settings.chunk_max_words < settings.chunk_target_words:

@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from .answering import decide, quote_defects
+from .answering import decide, leans_back, quote_defects
 from .answering.types import Answer
 from .config import Settings
 from .text import eval_tokens
@@ -24,7 +24,7 @@ CONVERSATION_FILES = (CONVERSATIONS_FILE, BLIND_CONVERSATIONS_FILE)
 
 KS = (1, 3, 5, 10)
 HEADLINE = ("recall@5", "mrr@10", "key_facts", "abstention", "false_abstention", "verbatim", "answer_words_median",
-            "quote_defects")
+            "quote_defects", "dangling_start")
 # The configurations that `assistant eval --compare` runs side by side.
 COMPARE = {
     "bm25": {"mode": "bm25", "collapse_duplicates": False},
@@ -179,13 +179,14 @@ def score_item(item: EvalItem, trace, assistant, chunk_texts: dict[str, str]) ->
         record["_verbatim"] = (good, total)
     record["_draft_words"] = answer_words(draft.answer)
     record["_draft_defects"] = any(quote_defects(c.quote) for c in draft.citations)
+    record["_draft_dangling"] = leans_back(draft.answer)
     return with_decision(record, answer.abstained)
 
 
 def with_decision(record: dict, abstained: bool) -> dict:
     """The record's answer metrics for a given decision to answer or to abstain."""
     record = {k: v for k, v in record.items() if k not in ("key_facts", "false_abstention", "abstention",
-                                                            "answer_words", "quote_defects")}
+                                                            "answer_words", "quote_defects", "dangling_start")}
     record["abstained"] = abstained
     if record["_answerable"]:
         record["key_facts"] = float(record["_draft_key_facts"] and not abstained)
@@ -195,6 +196,7 @@ def with_decision(record: dict, abstained: bool) -> dict:
     if not abstained:
         record["answer_words"] = float(record["_draft_words"])
         record["quote_defects"] = float(record["_draft_defects"])
+        record["dangling_start"] = float(record["_draft_dangling"])
     return record
 
 
@@ -315,11 +317,12 @@ def compare(assistant, items: list[EvalItem], configurations: dict | None = None
 
 def format_table(results: dict[str, dict], metrics: tuple[str, ...] = HEADLINE) -> str:
     """A plain-text table: one row per configuration, one column per metric."""
-    header = f"{'configuration':<14}" + "".join(f"{m:>18}" for m in metrics)
+    widths = [max(18, len(m) + 2) for m in metrics]  # a long metric name keeps a space before it
+    header = f"{'configuration':<14}" + "".join(f"{m:>{w}}" for m, w in zip(metrics, widths))
     lines = [header, "-" * len(header)]
     for name, result in results.items():
         summary = result["summary"]
-        lines.append(f"{name:<14}" + "".join(f"{summary.get(m, float('nan')):>18.3f}" for m in metrics))
+        lines.append(f"{name:<14}" + "".join(f"{summary.get(m, float('nan')):>{w}.3f}" for m, w in zip(metrics, widths)))
     return "\n".join(lines)
 
 
@@ -454,7 +457,7 @@ def evaluate_conversations(assistant, conversations: list[tuple[str, list[Conver
 
 
 SIDE_BY_SIDE = ("recall@5", "mrr@10", "key_facts", "abstention", "false_abstention", "answer_words_median",
-                "quote_defects", "verbatim")
+                "quote_defects", "dangling_start", "verbatim")
 
 
 def generalisation_report(assistant, eval_dir: str | Path, folds: int = 5) -> dict[str, dict]:

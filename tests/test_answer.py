@@ -14,6 +14,7 @@ from assistant.answering.outline import asks_only_about, named_section
 from assistant.answering.rules import passage_span
 from assistant.answering.sentences import defined_term, definition_bonus
 from assistant.answering.types import Citation, ScoredSentence
+from assistant.config import Settings
 from assistant.retrieve import Hit
 from assistant.errors import QuestionError
 from assistant.retrieve import expand_query, find_acronyms
@@ -278,6 +279,29 @@ def test_a_short_list_item_is_not_an_answer_on_its_own(assistant):
         assistant.index.chunks, assistant.settings)
     assert picked and picked[-1].text == "The team interviewed officials of the Mission in Bamako and Gao."
     assert all(s.text != "- French Operation Barkhane," or len(picked) > 1 for s in picked)
+
+
+def _scored(*texts_and_scores: tuple[str, float]) -> list[ScoredSentence]:
+    hit = Hit(1, "doc:1", "doc", "Section", None, 1.0, " ".join(t for t, _ in texts_and_scores), 0)
+    return [ScoredSentence(hit, k, 0, len(t), t, score, score, 0.5) for k, (t, score) in enumerate(texts_and_scores)]
+
+
+@pytest.mark.fast
+def test_an_answer_does_not_open_with_a_sentence_that_leans_on_one_it_leaves_out():
+    lead = "Expanding the Mission to the central regions would require the Mission to have additional resources."
+    best = "This would clearly have been the best option for Mali, but was not the choice made in 2019."
+    after = ("The Security Council wanted to avoid the higher costs.", "Other members were reluctant.")
+    picked = passage_span("What was the best option?", _scored((lead, 0.4), (best, 0.9), (after[0], 0.5), (after[1], 0.8)),
+                          [], Settings())
+    assert [s.text for s in picked][:2] == [lead, best]  # not best + two after: 'This' would refer to nothing
+    long_lead = lead.replace("would require", "would, as the options chapter sets out at some length and with "
+                             "many qualifications about the budget and the troop contributors, require")
+    picked = passage_span("What was the best option?", _scored((long_lead, 0.4), (best, 0.9)), [],
+                          Settings(span_max_words=30))
+    assert [s.text for s in picked] == [long_lead, best]  # past the span budget, within answer_max_words
+    picked = passage_span("What was the best option?", _scored((long_lead, 0.4), (best, 0.9)), [],
+                          Settings(span_max_words=30, answer_max_words=40))
+    assert [s.text for s in picked] == [best]  # never past answer_max_words
 
 
 @pytest.mark.parametrize("question, kind_heading", [

@@ -81,7 +81,7 @@ def _record(answerable: bool, signal: float, draft_ok: bool = True) -> dict:
     features = {name: 0.0 for name in ABSTENTION_FEATURES} | {"draft_coverage": signal, "quantity_gap": 0.0}
     record = {"id": "x", "split": "dev", "category": "c" if answerable else "unanswerable", "_answerable": answerable,
               "_features": features, "_refusal": None, "_trusted": False, "_rule": "passage span",
-              "_draft_words": 30, "_draft_defects": False}
+              "_draft_words": 30, "_draft_defects": False, "_draft_dangling": False}
     if answerable:
         record |= {"_draft_key_facts": draft_ok, "_verbatim": (1, 1), "recall@5": 1.0}
     return evaluate.with_decision(record, False)

@@ -14,11 +14,11 @@ from . import abstention
 from .abstention import NOT_ADDRESSED, WEAK_EVIDENCE, Vocabulary, build_vocabulary
 from .compose import compose
 from .rules import AnswerContext, draft_answer
-from .sentences import quote_defects, score_sentences
+from .sentences import leans_back, quote_defects, score_sentences
 from .types import Answer, Citation, ScoredSentence, Trace
 
 __all__ = ["Answer", "AnswerContext", "Citation", "ScoredSentence", "Trace", "Vocabulary", "answer_question",
-           "build_vocabulary", "decide", "quote_defects", "NOT_ADDRESSED"]
+           "build_vocabulary", "decide", "leans_back", "quote_defects", "NOT_ADDRESSED"]
 
 
 def answer_question(question: str, resolved: str, vector: np.ndarray, hits: list[Hit], context: AnswerContext,

@@ -18,13 +18,9 @@ from ..lexical import lexical_tokens
 from ..retrieve import Hit
 from ..sections import SectionPath
 from . import outline
-from .sentences import LIST_ITEM, can_stand_alone, score_sentences
+from .sentences import LIST_ITEM, can_stand_alone, leans_back, score_sentences
 from .types import ScoredSentence
 
-# A sentence that leans on the one before it ('This was ...', 'However, ...') needs it to be read.
-LEANS_BACK = re.compile(r"^(?:this|these|that|those|it|its|they|their|such|however|but|yet|moreover|furthermore|"
-                        r"in addition|additionally|as a result|therefore|thus|hence|nevertheless|still|also|he|she)\b",
-                        re.I)
 # A question with two parts: 'What is X, and why ...?', 'Who ...? What ...?'
 SECOND_PART = re.compile(r"(?:\?\s+|,?\s+and\s+)(?=(?:what|how|why|when|who|which|where|whom)\b)", re.I)
 
@@ -125,7 +121,8 @@ def draft_answer(question: str, vector: np.ndarray, hits: list[Hit], scored: lis
 def passage_span(question: str, scored: list[ScoredSentence], chunks: list[Chunk], settings: Settings) -> list[ScoredSentence]:
     """The passage that holds the best sentence, and the span of it that completes that
     sentence: the longest run of up to `max_answer_sentences` consecutive sentences around it
-    that fits the word budget (ties: the better-scored run). A lead-in that ends with a colon
+    that fits the word budget (ties: the better-scored run), preferring a run that does not open
+    with a sentence leaning on one it leaves out ('This was ...', 'However, ...'). A lead-in that ends with a colon
     brings its list items instead."""
     usable = [s for s in scored if can_stand_alone(s)]
     if not usable:
@@ -140,9 +137,12 @@ def passage_span(question: str, scored: list[ScoredSentence], chunks: list[Chunk
             run = [in_passage.get(k) for k in range(first, last + 1)]
             if all(_usable_neighbour(s) or s is best for s in run):
                 words = sum(len(s.text.split()) for s in run)
-                if len(run) == 1 or words <= settings.span_max_words:
-                    runs.append((len(run), sum(s.score for s in run), run))
-    return max(runs, key=lambda r: (r[0], r[1]))[2]
+                # A best sentence that leans back ('This would have been the best option')
+                # may bring the sentence it leans on past the word budget: read alone it says nothing.
+                antecedent = len(run) == 2 and run[1] is best and leans_back(best.text) and words <= settings.answer_max_words
+                if len(run) == 1 or words <= settings.span_max_words or antecedent:
+                    runs.append((not leans_back(run[0].text), len(run), sum(s.score for s in run), run))
+    return max(runs, key=lambda r: r[:3])[3]
 
 
 def _usable_neighbour(sentence: ScoredSentence | None) -> bool:

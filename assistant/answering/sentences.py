@@ -13,6 +13,10 @@ from ..lexical import lexical_tokens
 from ..retrieve import Hit
 from .types import ScoredSentence
 
+# A sentence that leans on the one before it ('This was ...', 'However, ...') needs it to be read.
+LEANS_BACK = re.compile(r"^(?:this|these|that|those|it|its|they|their|such|however|but|yet|moreover|furthermore|"
+                        r"in addition|additionally|as a result|therefore|thus|hence|nevertheless|still|also|he|she)\b",
+                        re.I)
 LIST_ITEM = re.compile(r"^(?:[•▪-]\s|\d{1,2}\.\s|[a-h]\)\s)")
 # A figure or table caption, or an axis label: never an answer sentence.
 CAPTION = re.compile(r"^(?:Figure|Fig\.|Table|Graph|Chart|Map|Box|Source)\s*\d*\s*[:.–-]", re.I)
@@ -81,6 +85,12 @@ def term_forms(term: str) -> list[str]:
     if not match:
         return [term]
     return [term, f"{match.group(2)}’s {match.group(1)}", f"{match.group(2)}'s {match.group(1)}"]
+
+
+def leans_back(text: str) -> bool:
+    """Whether a sentence opens by leaning on the one before it ('This was ...', 'However, ...'),
+    so that read first in an answer it refers to nothing."""
+    return bool(LEANS_BACK.match(text))
 
 
 def is_heading(chunk: Chunk, k: int) -> bool:
