@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -19,6 +20,13 @@ AND_TOPIC = re.compile(r"^\s*(?:and|but)\s+(?!(?:why|how|what|when|who|where|whi
 ORDINALS = "first|second|third|fourth|fifth|sixth|seventh|eighth"
 ORDINAL_WORD = re.compile(rf"\b(?:{ORDINALS})\b", re.I)
 BARE_ORDINAL = re.compile(rf"(?:the\s+)?({ORDINALS})(?:\s+one)?", re.I)
+ORDINAL_NUMBER = {word: n for n, word in enumerate(ORDINALS.split("|"), 1)}
+# An item of a list named earlier: 'the third one', 'the last one', 'the second challenge'.
+LIST_ITEM = re.compile(rf"\bthe\s+({ORDINALS}|last)(?:\s+(one|[a-z]+))?\b", re.I)
+# The list a question asks for: 'What are the main challenges to X?' -> 'main challenges to X'.
+LIST_QUESTION = re.compile(r"^\s*(?:what|which)\s+(?:are|were)\s+(?:the\s+)?(.+?)\s*\??\s*$", re.I)
+# How many earlier questions a list reference looks back over ('Take the third one' two turns on).
+LIST_LOOKBACK = 2
 
 
 @lru_cache(maxsize=16)
@@ -43,11 +51,14 @@ class Conversation:
     def clear(self) -> None:
         self.turns.clear()
 
-    def resolve(self, question: str, kinds: tuple[str, ...] = ()) -> str:
+    def resolve(self, question: str, kinds: tuple[str, ...] = (),
+                aliases: Mapping[str, Sequence[str]] | None = None) -> str:
         """The question with what a follow-up leaves implicit filled in from the last turn;
-        `kinds` are the framework kinds of the documents searched ('scenario', 'part')."""
+        `kinds` are the framework kinds of the documents searched ('scenario', 'part') and
+        `aliases` their numbered names by section title ('second scenario', 'scenario 2')."""
         if not self.turns or not is_follow_up(question, kinds):
             return question
+        aliases = aliases or {}
         previous = self.turns[-1].resolved_question or self.turns[-1].question
         ordinal = BARE_ORDINAL_REFERENCE.search(question)
         if ordinal:
@@ -59,6 +70,10 @@ class Conversation:
             swapped = swap_reference(topic.group(1), previous, kinds)
             if swapped:  # "What is the second scenario?" + "And the third?"
                 return swapped
+        listed = self.list_item(question, kinds, aliases)
+        if listed:  # "What are the four dilemmas?" + "Take the third one. What's the problem there?"
+            return listed
+        if topic:
             frame = ABOUT_FRAME.match(previous)
             if frame:  # "What does it say about part 2a?" + "And what about the coast?"
                 return f"{frame.group(1)} {topic.group(1)}?"
@@ -67,7 +82,10 @@ class Conversation:
 
     def topic(self) -> str:
         """What the last turn was about: the words of its question, and the title of the
-        section its answer quoted first (a follow-up of a follow-up keeps to the subject)."""
+        section its answer quoted first (a follow-up of a follow-up keeps to the subject). Not the
+        section's numbered name ('option 3'): the search takes it as naming the section and
+        answers with the section's opening instead of the words typed ('What are the
+        disadvantages?')."""
         last = self.turns[-1]
         words = content_words(last.resolved_question or last.question).split()
         if last.citations:
@@ -75,6 +93,26 @@ class Conversation:
             # In lower case: a title's capitals are not names the answer must contain.
             words += [w for w in content_words(plain_title(section)).lower().split() if w not in words]
         return " ".join(dict.fromkeys(words))
+
+    def list_item(self, question: str, kinds: tuple[str, ...], aliases: Mapping[str, Sequence[str]]) -> str | None:
+        """The question with 'the third one' / 'the last one' / 'the second challenge' spelled
+        out over the list an earlier question asked for: a numbered part of a framework with its
+        title ('the third dilemma (To link with the government, or not)'), else 'the second of the
+        main challenges to ...'. None when the question names no item or no earlier list fits."""
+        item = LIST_ITEM.search(question)
+        if not item:
+            return None
+        earlier = [t.resolved_question or t.question for t in reversed(self.turns[-LIST_LOOKBACK:])]
+        ordinal, noun = item.group(1).lower(), (item.group(2) or "").lower()
+        noun = "" if noun in STOPWORDS else noun  # 'the second of them'
+        spelled = (framework_item(ordinal, noun, earlier, kinds, aliases)
+                   or listed_item(ordinal, noun, earlier))
+        if not spelled:
+            return None
+        rest = question[: item.start()] + question[item.end():]
+        if not subject_words(OPENER.sub("", rest)):  # 'And the last one?': the item is the whole question
+            return f"What is {spelled}?"
+        return OPENER.sub("", question[: item.start()] + spelled + question[item.end():]).strip()
 
 
 def swap_reference(topic: str, previous: str, kinds: tuple[str, ...] = ()) -> str | None:
@@ -94,6 +132,41 @@ def swap_reference(topic: str, previous: str, kinds: tuple[str, ...] = ()) -> st
         return previous[: reference.start()] + renamed + previous[reference.end():]
     if reference_of.fullmatch(topic) and reference_of.search(previous):
         return reference_of.sub(lambda _m: topic, previous, count=1)
+    return None
+
+
+def framework_item(ordinal: str, noun: str, earlier: list[str], kinds: tuple[str, ...],
+                   aliases: Mapping[str, Sequence[str]]) -> str | None:
+    """'the sixth dimension (Women, Peace and Security)' for 'the sixth one' after a question on
+    the dimensions; 'last' is the highest number the framework's aliases give that kind."""
+    kind = noun if noun in kinds else next(
+        (k for text in earlier for k in kinds if re.search(rf"\b{re.escape(k)}s?\b", text, re.I)), None)
+    if kind is None or (noun and noun not in ("one", kind)):
+        return None
+    numbered = {}
+    for title, names in aliases.items():
+        for name in names:
+            found = re.fullmatch(rf"({ORDINALS})\s+{re.escape(kind)}", name.strip(), re.I)
+            if found:
+                numbered[ORDINAL_NUMBER[found.group(1).lower()]] = title
+    if not numbered:
+        return None
+    number = max(numbered) if ordinal == "last" else ORDINAL_NUMBER[ordinal]
+    if number not in numbered:
+        return None
+    title = plain_title(numbered[number]).strip().rstrip("?")
+    return f"the {ORDINALS.split('|')[number - 1]} {kind} ({title})"
+
+
+def listed_item(ordinal: str, noun: str, earlier: list[str]) -> str | None:
+    """'the second of the main challenges to MINUSMA's legitimacy' for 'the second challenge' (or
+    'the second one') after 'What are the main challenges to MINUSMA's legitimacy?'."""
+    if ordinal == "last":
+        return None  # how long the list is, only its answer knows
+    for text in earlier:
+        listed = LIST_QUESTION.match(text)
+        if listed and (noun in ("", "one") or re.search(rf"\b{re.escape(noun)}s\b", listed.group(1), re.I)):
+            return f"the {ordinal} of the {listed.group(1)}"
     return None
 
 

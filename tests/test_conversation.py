@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
+from assistant.answering.types import Answer
 from assistant.conversation import Conversation, is_follow_up, swap_reference
+
+DOCUMENTS = Path(__file__).resolve().parent.parent / "documents"
 
 
 @pytest.mark.fast
@@ -126,3 +132,59 @@ def test_only_the_words_typed_choose_the_sentence_of_a_follow_up(assistant):
     answer = assistant.ask("What are the disadvantages?", conversation)
     assert answer.understood_as and "counter-terrorism" in answer.understood_as
     assert not answer.abstained and "disadvantage" in answer.answer.lower(), answer.answer
+
+
+# --- items of a list named earlier ('the third one', 'the last one', 'the second challenge') -----
+
+SCENARIOS = {"1. Rising seas": ["first scenario", "scenario 1"], "2. Drought": ["second scenario", "scenario 2"],
+             "3. Migration": ["third scenario", "scenario 3"]}
+
+
+def asked(*questions: str) -> Conversation:
+    """A conversation whose earlier turns asked these questions (the answers play no part here)."""
+    return Conversation([Answer(q, "", False, (), (), q) for q in questions])
+
+
+@pytest.mark.fast
+def test_an_ordinal_after_a_framework_question_names_the_part_and_its_title():
+    conversation = asked("What are the three scenarios the study uses?")
+    resolved = conversation.resolve("Take the second one. What is the risk there?", ("scenario",), SCENARIOS)
+    assert resolved == "Take the second scenario (Drought). What is the risk there?"
+    assert conversation.resolve("And the sixth one, how does the plan do on it?", ("scenario",), SCENARIOS) \
+        != "the sixth scenario"  # no sixth scenario: not spelled out as one
+    # 'the last one' is the highest number the framework gives its kind, even a turn later.
+    conversation = asked("What are the three scenarios the study uses?", "Take the second one. What is the risk there?")
+    assert conversation.resolve("And the last one?", ("scenario",), SCENARIOS) == "What is the third scenario (Migration)?"
+
+
+@pytest.mark.fast
+def test_an_ordinal_without_a_framework_kind_is_not_a_framework_part():
+    """'the second one' after a question on dilemmas is not a scenario, whatever the aliases hold."""
+    conversation = asked("What are the four dilemmas?")
+    resolved = conversation.resolve("And the second one?", ("scenario",), SCENARIOS)
+    assert "scenario" not in resolved and "Drought" not in resolved
+
+
+@pytest.mark.fast
+def test_an_ordinal_picks_from_the_list_an_earlier_question_asked_for():
+    conversation = asked("What are the main challenges to the port's credibility?", "How many traders complained?")
+    assert conversation.resolve("And the second challenge?") == \
+        "What is the second of the main challenges to the port's credibility?"
+    # A noun that is not the list's is not taken as one of its items.
+    assert "main challenges" not in conversation.resolve("And the second rebellion?")
+    # 'the last' of a list only its answer knows the length of is left alone.
+    assert "main challenges" not in conversation.resolve("And the last one?")
+
+
+@pytest.mark.fast
+def test_the_reports_ordinal_follow_ups_name_the_part_from_its_profile():
+    """On the shipped report: 'the sixth one' after the eight dimensions is Women, Peace and
+    Security, and 'the last one' after the four dilemmas is the fourth."""
+    profile = json.loads((DOCUMENTS / "epon-minusma-2019.profile.json").read_text("utf-8"))
+    kinds, aliases = tuple(profile["framework_kinds"]), profile["aliases"]
+    conversation = asked("What are the eight dimensions the study uses?", "Which of them measures the Mission's impact?")
+    resolved = conversation.resolve("And the sixth one, how did the Mission do on it?", kinds, aliases)
+    assert resolved.startswith("the sixth dimension (Women, Peace and Security)"), resolved
+    conversation = asked("What are the four dilemmas MINUSMA faces?", "Take the third one. What's the problem there?")
+    assert conversation.resolve("And the last one?", kinds, aliases) == \
+        "What is the fourth dilemma (To support counter-terrorism and stabilisation, or go back to basics)?"
