@@ -77,6 +77,9 @@ class Conversation:
             frame = ABOUT_FRAME.match(previous)
             if frame:  # "What does it say about part 2a?" + "And what about the coast?"
                 return f"{frame.group(1)} {topic.group(1)}?"
+            replaced = replace_part(topic.group(1), previous)
+            if replaced:  # "How is X perceived in the North?" + "And in Kidal?"
+                return replaced
             return f"{topic.group(1)} ({self.topic()})"
         return f"{question.rstrip()} ({self.topic()})"
 
@@ -135,6 +138,29 @@ def swap_reference(topic: str, previous: str, kinds: tuple[str, ...] = ()) -> st
     return None
 
 
+PREPOSITION = re.compile(r"^(in|at|on|for|with|from|to|under|during|after|before|between|among|within|outside)\s+\S", re.I)
+# A topic the conversation added to an earlier question: 'Who won? (2013 elections held)'.
+ADDED_TOPIC = re.compile(r"\s*\([^()]*\)\s*$")
+
+
+def replace_part(fragment: str, previous: str) -> str | None:
+    """The previous question with its part of the same form replaced by the new topic: a phrase
+    opened by the same preposition ('in Kidal' for 'in the North'), or a name for its only name
+    ('the Plateforme' for 'the CMA'). None when the previous question has no such part."""
+    fragment = fragment.strip().rstrip("?").strip()
+    asked = ADDED_TOPIC.sub("", previous).strip()
+    opening = PREPOSITION.match(fragment)
+    if opening:
+        # The same preposition up to the end of its clause: 'in the North' in 'How is X perceived in the North?'
+        part = list(re.finditer(rf"\b{opening.group(1)}\s+[^?,;:]+", asked, re.I))
+        return f"{asked[: part[-1].start()]}{fragment}{asked[part[-1].end():]}" if part else None
+    if re.match(r"(?:the\s+)?[A-Z]", fragment):
+        names = list(re.finditer(r"(?:\bthe\s+)?(?<!^)\b[A-Z][\w’'-]*(?:\s+[A-Z0-9][\w’'-]*)*", asked))
+        if len(names) == 1:  # with two ('Why does the AU doubt the G5 force?') which one is meant is a guess
+            return f"{asked[: names[0].start()]}{fragment}{asked[names[0].end():]}"
+    return None
+
+
 def framework_item(ordinal: str, noun: str, earlier: list[str], kinds: tuple[str, ...],
                    aliases: Mapping[str, Sequence[str]]) -> str | None:
     """'the sixth dimension (Women, Peace and Security)' for 'the sixth one' after a question on
@@ -171,11 +197,14 @@ def listed_item(ordinal: str, noun: str, earlier: list[str]) -> str | None:
 
 
 def content_words(text: str) -> str:
-    """The topic-bearing words of a question."""
+    """The topic-bearing words of a question: not stopwords, and longer than two letters unless
+    a number or an acronym ('the US', 'the AU': a follow-up must keep who was asked about)."""
     words = re.findall(r"[\w’'-]+", text)
-    return " ".join(w for w in words if w.lower() not in STOPWORDS and (len(w) > 2 or any(ch.isdigit() for ch in w)))
+    return " ".join(w for w in words if w.lower() not in STOPWORDS
+                    and (len(w) > 2 or any(ch.isdigit() for ch in w) or ACRONYM.fullmatch(w)))
 
 
+ACRONYM = re.compile(r"[A-Z][A-Z0-9]+")
 # A pronoun that stands for something said earlier. 'it'/'they' as the document's voice ('What does
 # it recommend?') is not one: DOCUMENT_VOICE removes those first.
 PRONOUN = re.compile(r"\b(?:it|its|this|that|these|those|they|them|their|there|he|she|him|his|her|the same|the latter|"

@@ -188,3 +188,32 @@ def test_the_reports_ordinal_follow_ups_name_the_part_from_its_profile():
     conversation = asked("What are the four dilemmas MINUSMA faces?", "Take the third one. What's the problem there?")
     assert conversation.resolve("And the last one?", kinds, aliases) == \
         "What is the fourth dilemma (To support counter-terrorism and stabilisation, or go back to basics)?"
+
+
+# --- 'And in Kidal?', 'And the Plateforme?': the new topic takes the place of the old one --------
+
+@pytest.mark.fast
+def test_a_new_topic_replaces_the_part_of_the_previous_question_it_matches():
+    conversation = asked("How is the Mission perceived in the North?")
+    assert conversation.resolve("And in Kidal?") == "How is the Mission perceived in Kidal?"
+    conversation = asked("Who are the CMA?")
+    assert conversation.resolve("And the Plateforme?") == "Who are the Plateforme?"
+    # A resolved question's added topic is not part of what was asked.
+    conversation = asked("How did the vote go in Gao? (vote in Gao north)")
+    assert conversation.resolve("And in Kidal?") == "How did the vote go in Kidal?"
+
+
+@pytest.mark.fast
+def test_a_new_name_is_not_swapped_in_when_the_previous_question_names_two():
+    """'the AU' or 'the G5 Sahel force'? Guessing would ask a question nobody asked: the topic
+    words are added instead."""
+    conversation = asked("Why does the AU question the financing of the G5 Sahel force?")
+    resolved = conversation.resolve("And ECOWAS?")
+    assert resolved.startswith("ECOWAS (") and "AU" in resolved and "G5" in resolved
+
+
+@pytest.mark.fast
+def test_the_topic_keeps_two_letter_acronyms():
+    """'What position did the US take?' then 'Where does it have troops?': the US is the subject."""
+    conversation = asked("What position did the US take before the mandate renewal?")
+    assert "US" in conversation.resolve("Where does it have troops in the region?").split("(", 1)[1].split()
