@@ -115,7 +115,8 @@ class Conversation:
         rest = question[: item.start()] + question[item.end():]
         if not subject_words(OPENER.sub("", rest)):  # 'And the last one?': the item is the whole question
             return f"What is {spelled}?"
-        return OPENER.sub("", question[: item.start()] + spelled + question[item.end():]).strip()
+        resolved = OPENER.sub("", question[: item.start()] + spelled + question[item.end():]).strip()
+        return resolved[:1].upper() + resolved[1:]
 
 
 def swap_reference(topic: str, previous: str, kinds: tuple[str, ...] = ()) -> str | None:

@@ -184,7 +184,7 @@ def test_the_reports_ordinal_follow_ups_name_the_part_from_its_profile():
     kinds, aliases = tuple(profile["framework_kinds"]), profile["aliases"]
     conversation = asked("What are the eight dimensions the study uses?", "Which of them measures the Mission's impact?")
     resolved = conversation.resolve("And the sixth one, how did the Mission do on it?", kinds, aliases)
-    assert resolved.startswith("the sixth dimension (Women, Peace and Security)"), resolved
+    assert resolved.startswith("The sixth dimension (Women, Peace and Security), how did"), resolved
     conversation = asked("What are the four dilemmas MINUSMA faces?", "Take the third one. What's the problem there?")
     assert conversation.resolve("And the last one?", kinds, aliases) == \
         "What is the fourth dilemma (To support counter-terrorism and stabilisation, or go back to basics)?"
@@ -217,3 +217,33 @@ def test_the_topic_keeps_two_letter_acronyms():
     """'What position did the US take?' then 'Where does it have troops?': the US is the subject."""
     conversation = asked("What position did the US take before the mandate renewal?")
     assert "US" in conversation.resolve("Where does it have troops in the region?").split("(", 1)[1].split()
+
+
+def test_an_ordinal_follow_up_is_answered_from_the_part_it_names(assistant):
+    """'Take the third one' after the four dilemmas quotes the third dilemma, and 'the last one'
+    the fourth, although the first answer listed none of them by name."""
+    conversation = Conversation()
+    conversation.add(assistant.ask("What are the four dilemmas MINUSMA faces?", conversation))
+    third = assistant.ask("Take the third one. What's the problem there?", conversation)
+    assert "third dilemma" in third.understood_as
+    assert third.citations and all(c.section.endswith("To link with the government, or not?") for c in third.citations)
+    conversation.add(third)
+    last = assistant.ask("And the last one?", conversation)
+    assert last.citations and all(c.section.endswith("or go back to basics?") for c in last.citations), \
+        [c.section for c in last.citations]
+
+
+def test_an_ordinal_over_a_listed_question_is_answered_from_that_list(assistant):
+    conversation = Conversation()
+    conversation.add(assistant.ask("What are the main challenges to MINUSMA's legitimacy and credibility?", conversation))
+    second = assistant.ask("And the second challenge?", conversation)
+    assert second.understood_as == "What is the second of the main challenges to MINUSMA's legitimacy and credibility?"
+    assert not second.abstained and "second challenge" in second.answer, second.answer
+
+
+def test_and_in_a_place_asks_the_previous_question_about_that_place(assistant):
+    conversation = Conversation()
+    conversation.add(assistant.ask("How is MINUSMA perceived in the North?", conversation))
+    answer = assistant.ask("And in Kidal?", conversation)
+    assert answer.understood_as == "How is MINUSMA perceived in Kidal?"
+    assert "Kidal" in answer.answer, answer.answer
