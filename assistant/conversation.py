@@ -11,6 +11,7 @@ from .answering.types import Answer
 from .lexical import STOPWORDS
 from .retrieve import plain_title
 from .sections import SectionPath
+from .text import split_sentences
 
 WHAT_ABOUT = re.compile(r"^\s*(?:and\s+|but\s+)?(?:what|how)\s+about\s+(.+?)\s*\??\s*$", re.I)
 ABOUT_FRAME = re.compile(r"^(.*\babout\b)\s+(.+?)\s*\??\s*$", re.I)
@@ -80,12 +81,14 @@ class Conversation:
             replaced = replace_part(topic.group(1), previous)
             if replaced:  # "How is X perceived in the North?" + "And in Kidal?"
                 return replaced
-            return f"{topic.group(1)} ({self.topic()})"
-        return f"{question.rstrip()} ({self.topic()})"
+            return f"{topic.group(1)} ({self.topic(question)})"
+        return f"{question.rstrip()} ({self.topic(question)})"
 
-    def topic(self) -> str:
+    def topic(self, question: str = "") -> str:
         """What the last turn was about: the words of its question, and the title of the
-        section its answer quoted first (a follow-up of a follow-up keeps to the subject). Not the
+        section its answer quoted first (a follow-up of a follow-up keeps to the subject); when
+        `question` points back with 'it', 'they', 'him' ..., also the names, acronyms and numbers
+        of the answer's first sentence (the answer may hold what the pronoun stands for). Not the
         section's numbered name ('option 3'): the search takes it as naming the section and
         answers with the section's opening instead of the words typed ('What are the
         disadvantages?')."""
@@ -95,6 +98,9 @@ class Conversation:
             section = SectionPath(last.citations[0].section).title
             # In lower case: a title's capitals are not names the answer must contain.
             words += [w for w in content_words(plain_title(section)).lower().split() if w not in words]
+        if pointing_pronoun(question, PERSONAL):  # 'Who carried it out?': 'it' may be what the answer named
+            # In lower case, like the title: names the next answer need not repeat.
+            words += [w.lower() for w in answer_names(last) if w.lower() not in {k.lower() for k in words}]
         return " ".join(dict.fromkeys(words))
 
     def list_item(self, question: str, kinds: tuple[str, ...], aliases: Mapping[str, Sequence[str]]) -> str | None:
@@ -197,6 +203,21 @@ def listed_item(ordinal: str, noun: str, earlier: list[str]) -> str | None:
     return None
 
 
+def answer_names(answer: Answer) -> list[str]:
+    """The names, acronyms and numbers of an answer's first sentence, in order (none for a
+    refusal): what 'it' or 'they' in the next question most often stands for ('AQIM', 'Aguelhok',
+    '2019' for 'Who carried it out?'). Only these: the answer's other words pull the search away
+    from what the next question asks."""
+    if answer.abstained or not answer.answer.strip():
+        return []
+    first = re.sub(r"\s*\[\d+\]", "", split_sentences(answer.answer)[0])
+    # The first word is capitalised anyway ('Although', 'However'): a name only as an acronym.
+    opening = re.match(r"[\"'‘“(]*([A-Z][A-Z0-9-]+)\b", first)
+    names = [opening.group(1)] if opening else []
+    names += [m.group(0).strip("\"'‘“(’") for m in NAME.finditer(first)]
+    return list(dict.fromkeys(names + re.findall(r"\b\d[\d,.]*\d\b|\b\d\b", first)))
+
+
 def content_words(text: str) -> str:
     """The topic-bearing words of a question: not stopwords, and longer than two letters unless
     a number or an acronym ('the US', 'the AU': a follow-up must keep who was asked about)."""
@@ -211,6 +232,8 @@ ACRONYM = re.compile(r"[A-Z][A-Z0-9]+")
 PRONOUN = re.compile(r"\b(?:it|its|this|that|these|those|they|them|their|there|he|she|him|his|her|the same|the latter|"
                      r"the former|(?:which|that|this|the\s+\w+)\s+ones?)\b", re.I)
 POSSESSIVES = frozenset("its their his her".split())
+# The pronouns that stand for a thing or a person, not a place ('there') or a statement ('that').
+PERSONAL = re.compile(r"\b(?:it|they|them|he|him|she|her)\b", re.I)
 DOCUMENT_VOICE = re.compile(r"\b(?:does|did|do|can|could|would|should|will)\s+(?:it|they)\s+(?:say|see|recommend|propose|"
                             r"suggest|find|identify|mention|describe|argue|conclude|consider|discuss|list|note|mean|"
                             r"cover|give|offer|outline|assess|count|name)\b|"
@@ -298,16 +321,16 @@ def _blank(pattern: re.Pattern, text: str) -> str:
     return pattern.sub(lambda match: " " * len(match.group(0)), text)
 
 
-def pointing_pronoun(question: str) -> bool:
+def pointing_pronoun(question: str, pronouns: re.Pattern = PRONOUN) -> bool:
     """Whether a pronoun of the question points outside it: not the document's voice, not an
     empty 'there is'/'is it time to', not a clause-opening 'that', and not a pronoun whose subject
     the question named before it (a possessive after a subject word, 'the agency used its offices';
     any pronoun in a clause after one that names something, 'What is the Pact and who signed
-    it?', but not 'Did anything change after it was signed?')."""
+    it?', but not 'Did anything change after it was signed?'). `pronouns` narrows the pronouns looked at."""
     text = question
     for pattern in (CLAUSE_THAT, DOCUMENT_VOICE, EMPTY_SUBJECT):
         text = _blank(pattern, text)
-    return any(not _bound_within(text, match) for match in PRONOUN.finditer(text))
+    return any(not _bound_within(text, match) for match in pronouns.finditer(text))
 
 
 def _bound_within(text: str, pronoun: re.Match) -> bool:
