@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -10,6 +11,7 @@ from .answering.types import Answer
 from .lexical import STOPWORDS
 from .retrieve import plain_title
 from .sections import SectionPath
+from .text import split_sentences
 
 WHAT_ABOUT = re.compile(r"^\s*(?:and\s+|but\s+)?(?:what|how)\s+about\s+(.+?)\s*\??\s*$", re.I)
 ABOUT_FRAME = re.compile(r"^(.*\babout\b)\s+(.+?)\s*\??\s*$", re.I)
@@ -19,6 +21,13 @@ AND_TOPIC = re.compile(r"^\s*(?:and|but)\s+(?!(?:why|how|what|when|who|where|whi
 ORDINALS = "first|second|third|fourth|fifth|sixth|seventh|eighth"
 ORDINAL_WORD = re.compile(rf"\b(?:{ORDINALS})\b", re.I)
 BARE_ORDINAL = re.compile(rf"(?:the\s+)?({ORDINALS})(?:\s+one)?", re.I)
+ORDINAL_NUMBER = {word: n for n, word in enumerate(ORDINALS.split("|"), 1)}
+# An item of a list named earlier: 'the third one', 'the last one', 'the second challenge'.
+LIST_ITEM = re.compile(rf"\bthe\s+({ORDINALS}|last)(?:\s+(one|[a-z]+))?\b", re.I)
+# The list a question asks for: 'What are the main challenges to X?' -> 'main challenges to X'.
+LIST_QUESTION = re.compile(r"^\s*(?:what|which)\s+(?:are|were)\s+(?:the\s+)?(.+?)\s*\??\s*$", re.I)
+# How many earlier questions a list reference looks back over ('Take the third one' two turns on).
+LIST_LOOKBACK = 2
 
 
 @lru_cache(maxsize=16)
@@ -43,11 +52,14 @@ class Conversation:
     def clear(self) -> None:
         self.turns.clear()
 
-    def resolve(self, question: str, kinds: tuple[str, ...] = ()) -> str:
+    def resolve(self, question: str, kinds: tuple[str, ...] = (),
+                aliases: Mapping[str, Sequence[str]] | None = None) -> str:
         """The question with what a follow-up leaves implicit filled in from the last turn;
-        `kinds` are the framework kinds of the documents searched ('scenario', 'part')."""
+        `kinds` are the framework kinds of the documents searched ('scenario', 'part') and
+        `aliases` their numbered names by section title ('second scenario', 'scenario 2')."""
         if not self.turns or not is_follow_up(question, kinds):
             return question
+        aliases = aliases or {}
         previous = self.turns[-1].resolved_question or self.turns[-1].question
         ordinal = BARE_ORDINAL_REFERENCE.search(question)
         if ordinal:
@@ -59,22 +71,58 @@ class Conversation:
             swapped = swap_reference(topic.group(1), previous, kinds)
             if swapped:  # "What is the second scenario?" + "And the third?"
                 return swapped
+        listed = self.list_item(question, kinds, aliases)
+        if listed:  # "What are the four dilemmas?" + "Take the third one. What's the problem there?"
+            return listed
+        if topic:
             frame = ABOUT_FRAME.match(previous)
             if frame:  # "What does it say about part 2a?" + "And what about the coast?"
                 return f"{frame.group(1)} {topic.group(1)}?"
-            return f"{topic.group(1)} ({self.topic()})"
-        return f"{question.rstrip()} ({self.topic()})"
+            replaced = replace_part(topic.group(1), previous)
+            if replaced:  # "How is X perceived in the North?" + "And in Kidal?"
+                return replaced
+            return f"{topic.group(1)} ({self.topic(question)})"
+        return f"{question.rstrip()} ({self.topic(question)})"
 
-    def topic(self) -> str:
+    def topic(self, question: str = "") -> str:
         """What the last turn was about: the words of its question, and the title of the
-        section its answer quoted first (a follow-up of a follow-up keeps to the subject)."""
+        section its answer quoted first (a follow-up of a follow-up keeps to the subject); when
+        `question` points back with 'it', 'they', 'him' ..., also the names, acronyms and numbers
+        of the answer's first sentence (the answer may hold what the pronoun stands for). Not the
+        section's numbered name ('option 3'): the search takes it as naming the section and
+        answers with the section's opening instead of the words typed ('What are the
+        disadvantages?')."""
         last = self.turns[-1]
         words = content_words(last.resolved_question or last.question).split()
         if last.citations:
             section = SectionPath(last.citations[0].section).title
             # In lower case: a title's capitals are not names the answer must contain.
             words += [w for w in content_words(plain_title(section)).lower().split() if w not in words]
+        if pointing_pronoun(question, PERSONAL):  # 'Who carried it out?': 'it' may be what the answer named
+            # In lower case, like the title: names the next answer need not repeat.
+            words += [w.lower() for w in answer_names(last) if w.lower() not in {k.lower() for k in words}]
         return " ".join(dict.fromkeys(words))
+
+    def list_item(self, question: str, kinds: tuple[str, ...], aliases: Mapping[str, Sequence[str]]) -> str | None:
+        """The question with 'the third one' / 'the last one' / 'the second challenge' spelled
+        out over the list an earlier question asked for: a numbered part of a framework with its
+        title ('the third dilemma (To link with the government, or not)'), else 'the second of the
+        main challenges to ...'. None when the question names no item or no earlier list fits."""
+        item = LIST_ITEM.search(question)
+        if not item:
+            return None
+        earlier = [t.resolved_question or t.question for t in reversed(self.turns[-LIST_LOOKBACK:])]
+        ordinal, noun = item.group(1).lower(), (item.group(2) or "").lower()
+        noun = "" if noun in STOPWORDS else noun  # 'the second of them'
+        spelled = (framework_item(ordinal, noun, earlier, kinds, aliases)
+                   or listed_item(ordinal, noun, earlier))
+        if not spelled:
+            return None
+        rest = question[: item.start()] + question[item.end():]
+        if not subject_words(OPENER.sub("", rest)):  # 'And the last one?': the item is the whole question
+            return f"What is {spelled}?"
+        resolved = OPENER.sub("", question[: item.start()] + spelled + question[item.end():]).strip()
+        return resolved[:1].upper() + resolved[1:]
 
 
 def swap_reference(topic: str, previous: str, kinds: tuple[str, ...] = ()) -> str | None:
@@ -97,17 +145,95 @@ def swap_reference(topic: str, previous: str, kinds: tuple[str, ...] = ()) -> st
     return None
 
 
+PREPOSITION = re.compile(r"^(in|at|on|for|with|from|to|under|during|after|before|between|among|within|outside)\s+\S", re.I)
+# A topic the conversation added to an earlier question: 'Who won? (2013 elections held)'.
+ADDED_TOPIC = re.compile(r"\s*\([^()]*\)\s*$")
+
+
+def replace_part(fragment: str, previous: str) -> str | None:
+    """The previous question with its part of the same form replaced by the new topic: a phrase
+    opened by the same preposition ('in Kidal' for 'in the North'), or a name for its only name
+    ('the Plateforme' for 'the CMA'). None when the previous question has no such part."""
+    fragment = fragment.strip().rstrip("?").strip()
+    asked = ADDED_TOPIC.sub("", previous).strip()
+    opening = PREPOSITION.match(fragment)
+    if opening:
+        # The same preposition up to the end of its clause: 'in the North' in 'How is X perceived in the North?'
+        part = list(re.finditer(rf"\b{opening.group(1)}\s+[^?,;:]+", asked, re.I))
+        return f"{asked[: part[-1].start()]}{fragment}{asked[part[-1].end():]}" if part else None
+    if re.match(r"(?:the\s+)?[A-Z]", fragment):
+        names = list(re.finditer(r"(?:\bthe\s+)?(?<!^)\b[A-Z][\w’'-]*(?:\s+[A-Z0-9][\w’'-]*)*", asked))
+        if len(names) == 1:  # with two ('Why does the AU doubt the G5 force?') which one is meant is a guess
+            return f"{asked[: names[0].start()]}{fragment}{asked[names[0].end():]}"
+    return None
+
+
+def framework_item(ordinal: str, noun: str, earlier: list[str], kinds: tuple[str, ...],
+                   aliases: Mapping[str, Sequence[str]]) -> str | None:
+    """'the sixth dimension (Women, Peace and Security)' for 'the sixth one' after a question on
+    the dimensions; 'last' is the highest number the framework's aliases give that kind."""
+    kind = noun if noun in kinds else next(
+        (k for text in earlier for k in kinds if re.search(rf"\b{re.escape(k)}s?\b", text, re.I)), None)
+    if kind is None or (noun and noun not in ("one", kind)):
+        return None
+    numbered = {}
+    for title, names in aliases.items():
+        for name in names:
+            found = re.fullmatch(rf"({ORDINALS})\s+{re.escape(kind)}", name.strip(), re.I)
+            if found:
+                numbered[ORDINAL_NUMBER[found.group(1).lower()]] = title
+    if not numbered:
+        return None
+    number = max(numbered) if ordinal == "last" else ORDINAL_NUMBER[ordinal]
+    if number not in numbered:
+        return None
+    title = plain_title(numbered[number]).strip().rstrip("?")
+    return f"the {ORDINALS.split('|')[number - 1]} {kind} ({title})"
+
+
+def listed_item(ordinal: str, noun: str, earlier: list[str]) -> str | None:
+    """'the second of the main challenges to MINUSMA's legitimacy' for 'the second challenge' (or
+    'the second one') after 'What are the main challenges to MINUSMA's legitimacy?'."""
+    if ordinal == "last":
+        return None  # how long the list is, only its answer knows
+    for text in earlier:
+        listed = LIST_QUESTION.match(text)
+        if listed and (noun in ("", "one") or re.search(rf"\b{re.escape(noun)}s\b", listed.group(1), re.I)):
+            return f"the {ordinal} of the {listed.group(1)}"
+    return None
+
+
+def answer_names(answer: Answer) -> list[str]:
+    """The names, acronyms and numbers of an answer's first sentence, in order (none for a
+    refusal): what 'it' or 'they' in the next question most often stands for ('AQIM', 'Aguelhok',
+    '2019' for 'Who carried it out?'). Only these: the answer's other words pull the search away
+    from what the next question asks."""
+    if answer.abstained or not answer.answer.strip():
+        return []
+    first = re.sub(r"\s*\[\d+\]", "", split_sentences(answer.answer)[0])
+    # The first word is capitalised anyway ('Although', 'However'): a name only as an acronym.
+    opening = re.match(r"[\"'‘“(]*([A-Z][A-Z0-9-]+)\b", first)
+    names = [opening.group(1)] if opening else []
+    names += [m.group(0).strip("\"'‘“(’") for m in NAME.finditer(first)]
+    return list(dict.fromkeys(names + re.findall(r"\b\d[\d,.]*\d\b|\b\d\b", first)))
+
+
 def content_words(text: str) -> str:
-    """The topic-bearing words of a question."""
+    """The topic-bearing words of a question: not stopwords, and longer than two letters unless
+    a number or an acronym ('the US', 'the AU': a follow-up must keep who was asked about)."""
     words = re.findall(r"[\w’'-]+", text)
-    return " ".join(w for w in words if w.lower() not in STOPWORDS and (len(w) > 2 or any(ch.isdigit() for ch in w)))
+    return " ".join(w for w in words if w.lower() not in STOPWORDS
+                    and (len(w) > 2 or any(ch.isdigit() for ch in w) or ACRONYM.fullmatch(w)))
 
 
+ACRONYM = re.compile(r"[A-Z][A-Z0-9]+")
 # A pronoun that stands for something said earlier. 'it'/'they' as the document's voice ('What does
 # it recommend?') is not one: DOCUMENT_VOICE removes those first.
 PRONOUN = re.compile(r"\b(?:it|its|this|that|these|those|they|them|their|there|he|she|him|his|her|the same|the latter|"
                      r"the former|(?:which|that|this|the\s+\w+)\s+ones?)\b", re.I)
 POSSESSIVES = frozenset("its their his her".split())
+# The pronouns that stand for a thing or a person, not a place ('there') or a statement ('that').
+PERSONAL = re.compile(r"\b(?:it|they|them|he|him|she|her)\b", re.I)
 DOCUMENT_VOICE = re.compile(r"\b(?:does|did|do|can|could|would|should|will)\s+(?:it|they)\s+(?:say|see|recommend|propose|"
                             r"suggest|find|identify|mention|describe|argue|conclude|consider|discuss|list|note|mean|"
                             r"cover|give|offer|outline|assess|count|name)\b|"
@@ -195,16 +321,16 @@ def _blank(pattern: re.Pattern, text: str) -> str:
     return pattern.sub(lambda match: " " * len(match.group(0)), text)
 
 
-def pointing_pronoun(question: str) -> bool:
+def pointing_pronoun(question: str, pronouns: re.Pattern = PRONOUN) -> bool:
     """Whether a pronoun of the question points outside it: not the document's voice, not an
     empty 'there is'/'is it time to', not a clause-opening 'that', and not a pronoun whose subject
     the question named before it (a possessive after a subject word, 'the agency used its offices';
     any pronoun in a clause after one that names something, 'What is the Pact and who signed
-    it?', but not 'Did anything change after it was signed?')."""
+    it?', but not 'Did anything change after it was signed?'). `pronouns` narrows the pronouns looked at."""
     text = question
     for pattern in (CLAUSE_THAT, DOCUMENT_VOICE, EMPTY_SUBJECT):
         text = _blank(pattern, text)
-    return any(not _bound_within(text, match) for match in PRONOUN.finditer(text))
+    return any(not _bound_within(text, match) for match in pronouns.finditer(text))
 
 
 def _bound_within(text: str, pronoun: re.Match) -> bool:

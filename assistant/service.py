@@ -76,6 +76,8 @@ class Assistant:
         self._kinds = {doc: kinds for doc, p in self.profiles.items()
                        if (kinds := framework_kinds(self._aliases[doc], p.framework_kinds))}
         self.reference_kinds = tuple(dict.fromkeys(k for kinds in self._kinds.values() for k in kinds))
+        # The numbered names of every document's sections, by title, for follow-ups ('the third one').
+        self.reference_aliases = {title: names for aliases in self._aliases.values() for title, names in aliases.items()}
         chunk_texts = [c.text for c in self.index.chunks]
         self._vocabulary = build_vocabulary(list(self.index.documents.values()) or chunk_texts, chunk_texts,
                                             inverse_document_frequency(chunk_texts),
@@ -120,7 +122,7 @@ class Assistant:
         """The answer with the trace of how it was decided (for evaluation)."""
         settings = check_settings(settings or self.settings)
         question = check_question(question, settings)
-        resolved = conversation.resolve(question, self.reference_kinds) if conversation else question
+        resolved = conversation.resolve(question, self.reference_kinds, self.reference_aliases) if conversation else question
         vector = self.retriever.query_vector(resolved)
         hits = self.retriever.search(resolved, settings, vector)
         context = AnswerContext(self.index.chunks, self.index.sentence_vectors, self.index.sentence_offsets,

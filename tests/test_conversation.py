@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
+from assistant.answering.types import Answer
 from assistant.conversation import Conversation, is_follow_up, swap_reference
+
+DOCUMENTS = Path(__file__).resolve().parent.parent / "documents"
 
 
 @pytest.mark.fast
@@ -126,3 +132,152 @@ def test_only_the_words_typed_choose_the_sentence_of_a_follow_up(assistant):
     answer = assistant.ask("What are the disadvantages?", conversation)
     assert answer.understood_as and "counter-terrorism" in answer.understood_as
     assert not answer.abstained and "disadvantage" in answer.answer.lower(), answer.answer
+
+
+# --- items of a list named earlier ('the third one', 'the last one', 'the second challenge') -----
+
+SCENARIOS = {"1. Rising seas": ["first scenario", "scenario 1"], "2. Drought": ["second scenario", "scenario 2"],
+             "3. Migration": ["third scenario", "scenario 3"]}
+
+
+def asked(*questions: str) -> Conversation:
+    """A conversation whose earlier turns asked these questions (the answers play no part here)."""
+    return Conversation([Answer(q, "", False, (), (), q) for q in questions])
+
+
+@pytest.mark.fast
+def test_an_ordinal_after_a_framework_question_names_the_part_and_its_title():
+    conversation = asked("What are the three scenarios the study uses?")
+    resolved = conversation.resolve("Take the second one. What is the risk there?", ("scenario",), SCENARIOS)
+    assert resolved == "Take the second scenario (Drought). What is the risk there?"
+    assert conversation.resolve("And the sixth one, how does the plan do on it?", ("scenario",), SCENARIOS) \
+        != "the sixth scenario"  # no sixth scenario: not spelled out as one
+    # 'the last one' is the highest number the framework gives its kind, even a turn later.
+    conversation = asked("What are the three scenarios the study uses?", "Take the second one. What is the risk there?")
+    assert conversation.resolve("And the last one?", ("scenario",), SCENARIOS) == "What is the third scenario (Migration)?"
+
+
+@pytest.mark.fast
+def test_an_ordinal_without_a_framework_kind_is_not_a_framework_part():
+    """'the second one' after a question on dilemmas is not a scenario, whatever the aliases hold."""
+    conversation = asked("What are the four dilemmas?")
+    resolved = conversation.resolve("And the second one?", ("scenario",), SCENARIOS)
+    assert "scenario" not in resolved and "Drought" not in resolved
+
+
+@pytest.mark.fast
+def test_an_ordinal_picks_from_the_list_an_earlier_question_asked_for():
+    conversation = asked("What are the main challenges to the port's credibility?", "How many traders complained?")
+    assert conversation.resolve("And the second challenge?") == \
+        "What is the second of the main challenges to the port's credibility?"
+    # A noun that is not the list's is not taken as one of its items.
+    assert "main challenges" not in conversation.resolve("And the second rebellion?")
+    # 'the last' of a list only its answer knows the length of is left alone.
+    assert "main challenges" not in conversation.resolve("And the last one?")
+
+
+@pytest.mark.fast
+def test_the_reports_ordinal_follow_ups_name_the_part_from_its_profile():
+    """On the shipped report: 'the sixth one' after the eight dimensions is Women, Peace and
+    Security, and 'the last one' after the four dilemmas is the fourth."""
+    profile = json.loads((DOCUMENTS / "epon-minusma-2019.profile.json").read_text("utf-8"))
+    kinds, aliases = tuple(profile["framework_kinds"]), profile["aliases"]
+    conversation = asked("What are the eight dimensions the study uses?", "Which of them measures the Mission's impact?")
+    resolved = conversation.resolve("And the sixth one, how did the Mission do on it?", kinds, aliases)
+    assert resolved.startswith("The sixth dimension (Women, Peace and Security), how did"), resolved
+    conversation = asked("What are the four dilemmas MINUSMA faces?", "Take the third one. What's the problem there?")
+    assert conversation.resolve("And the last one?", kinds, aliases) == \
+        "What is the fourth dilemma (To support counter-terrorism and stabilisation, or go back to basics)?"
+
+
+# --- 'And in Kidal?', 'And the Plateforme?': the new topic takes the place of the old one --------
+
+@pytest.mark.fast
+def test_a_new_topic_replaces_the_part_of_the_previous_question_it_matches():
+    conversation = asked("How is the Mission perceived in the North?")
+    assert conversation.resolve("And in Kidal?") == "How is the Mission perceived in Kidal?"
+    conversation = asked("Who are the CMA?")
+    assert conversation.resolve("And the Plateforme?") == "Who are the Plateforme?"
+    # A resolved question's added topic is not part of what was asked.
+    conversation = asked("How did the vote go in Gao? (vote in Gao north)")
+    assert conversation.resolve("And in Kidal?") == "How did the vote go in Kidal?"
+
+
+@pytest.mark.fast
+def test_a_new_name_is_not_swapped_in_when_the_previous_question_names_two():
+    """'the AU' or 'the G5 Sahel force'? Guessing would ask a question nobody asked: the topic
+    words are added instead."""
+    conversation = asked("Why does the AU question the financing of the G5 Sahel force?")
+    resolved = conversation.resolve("And ECOWAS?")
+    assert resolved.startswith("ECOWAS (") and "AU" in resolved and "G5" in resolved
+
+
+@pytest.mark.fast
+def test_the_topic_keeps_two_letter_acronyms():
+    """'What position did the US take?' then 'Where does it have troops?': the US is the subject."""
+    conversation = asked("What position did the US take before the mandate renewal?")
+    assert "US" in conversation.resolve("Where does it have troops in the region?").split("(", 1)[1].rstrip(")").split()
+
+
+def test_an_ordinal_follow_up_is_answered_from_the_part_it_names(assistant):
+    """'Take the third one' after the four dilemmas quotes the third dilemma, and 'the last one'
+    the fourth, although the first answer listed none of them by name."""
+    conversation = Conversation()
+    conversation.add(assistant.ask("What are the four dilemmas MINUSMA faces?", conversation))
+    third = assistant.ask("Take the third one. What's the problem there?", conversation)
+    assert "third dilemma" in third.understood_as
+    assert third.citations and all(c.section.endswith("To link with the government, or not?") for c in third.citations)
+    conversation.add(third)
+    last = assistant.ask("And the last one?", conversation)
+    assert last.citations and all(c.section.endswith("or go back to basics?") for c in last.citations), \
+        [c.section for c in last.citations]
+
+
+def test_an_ordinal_over_a_listed_question_is_answered_from_that_list(assistant):
+    conversation = Conversation()
+    conversation.add(assistant.ask("What are the main challenges to MINUSMA's legitimacy and credibility?", conversation))
+    second = assistant.ask("And the second challenge?", conversation)
+    assert second.understood_as == "What is the second of the main challenges to MINUSMA's legitimacy and credibility?"
+    assert not second.abstained and "second challenge" in second.answer, second.answer
+
+
+def test_and_in_a_place_asks_the_previous_question_about_that_place(assistant):
+    conversation = Conversation()
+    conversation.add(assistant.ask("How is MINUSMA perceived in the North?", conversation))
+    answer = assistant.ask("And in Kidal?", conversation)
+    assert answer.understood_as == "How is MINUSMA perceived in Kidal?"
+    assert "Kidal" in answer.answer, answer.answer
+
+
+# --- 'Who carried it out?': what the pronoun stands for may be in the answer, not the question ---
+
+ATTACK = ("Although 2018 saw fewer deaths, 2019 was the worst year, with ten peacekeepers killed in a single attack "
+          "in January, when AQIM nearly overran the base in Aguelhok [1]. The base was then reinforced [1].")
+
+
+@pytest.mark.fast
+def test_a_pronoun_follow_up_carries_the_names_of_the_previous_answer():
+    conversation = Conversation([Answer("What was the worst single attack?", ATTACK, False, (), (),
+                                        "What was the worst single attack?")])
+    topic = conversation.resolve("Who carried it out?").split("(", 1)[1].rstrip(")").split()
+    assert {"aqim", "aguelhok", "2019", "january"} <= set(topic), topic
+    assert "although" not in topic and "reinforced" not in topic  # not the opening word, not the second sentence
+
+
+@pytest.mark.fast
+def test_only_a_pronoun_for_a_thing_or_person_brings_in_the_answers_names():
+    """'there' is a place the question already had; a refusal names nothing."""
+    conversation = Conversation([Answer("What was the worst single attack?", ATTACK, False, (), (),
+                                        "What was the worst single attack?")])
+    assert "aqim" not in conversation.resolve("Why were there protests there?").lower()
+    refused = Conversation([Answer("What was the worst single attack?", "The report does not address this question.",
+                                   True, (), (), "What was the worst single attack?")])
+    assert "(worst single attack)" in refused.resolve("Who carried it out?")
+
+
+def test_who_carried_it_out_is_answered_with_the_attacker(assistant):
+    conversation = Conversation()
+    conversation.add(assistant.ask("What was the worst single attack?", conversation))
+    answer = assistant.ask("Who carried it out?", conversation)
+    assert answer.understood_as and not answer.abstained
+    assert "AQIM" in answer.answer, answer.answer
