@@ -10,7 +10,6 @@ from functools import lru_cache
 from .answering.types import Answer
 from .lexical import STOPWORDS
 from .retrieve import plain_title
-from .sections import SectionPath
 from .text import split_sentences
 
 WHAT_ABOUT = re.compile(r"^\s*(?:and\s+|but\s+)?(?:what|how)\s+about\s+(.+?)\s*\??\s*$", re.I)
@@ -76,8 +75,8 @@ class Conversation:
             return listed
         if topic:
             frame = ABOUT_FRAME.match(previous)
-            if frame:  # "What does it say about part 2a?" + "And what about the coast?"
-                return f"{frame.group(1)} {topic.group(1)}?"
+            if frame:  # "What does it say about part 2a?" + "And what about the coast?" / "And in Kidal?"
+                return f"{frame.group(1)} {LEADING_PREPOSITION.sub('', topic.group(1))}?"
             replaced = replace_part(topic.group(1), previous)
             if replaced:  # "How is X perceived in the North?" + "And in Kidal?"
                 return replaced
@@ -85,21 +84,18 @@ class Conversation:
         return f"{question.rstrip()} ({self.topic(question)})"
 
     def topic(self, question: str = "") -> str:
-        """What the last turn was about: the words of its question, and the title of the
-        section its answer quoted first (a follow-up of a follow-up keeps to the subject); when
+        """What the last turn was about: the words of its question (for a follow-up, of the
+        question it was understood as, so a follow-up of a follow-up keeps to the subject); when
         `question` points back with 'it', 'they', 'him' ..., also the names, acronyms and numbers
         of the answer's first sentence (the answer may hold what the pronoun stands for). Not the
-        section's numbered name ('option 3'): the search takes it as naming the section and
-        answers with the section's opening instead of the words typed ('What are the
-        disadvantages?')."""
+        title of the section the answer quoted (on conversations.jsonl the title's words cost 2
+        turns' key facts and made the question shown as understood a list of words), nor its
+        numbered name ('option 3'): the search takes it as naming the section and answers with
+        the section's opening instead of the words typed ('What are the disadvantages?')."""
         last = self.turns[-1]
         words = content_words(last.resolved_question or last.question).split()
-        if last.citations:
-            section = SectionPath(last.citations[0].section).title
-            # In lower case: a title's capitals are not names the answer must contain.
-            words += [w for w in content_words(plain_title(section)).lower().split() if w not in words]
         if pointing_pronoun(question, PERSONAL):  # 'Who carried it out?': 'it' may be what the answer named
-            # In lower case, like the title: names the next answer need not repeat.
+            # In lower case: names the next answer need not repeat.
             words += [w.lower() for w in answer_names(last) if w.lower() not in {k.lower() for k in words}]
         return " ".join(dict.fromkeys(words))
 
@@ -145,7 +141,9 @@ def swap_reference(topic: str, previous: str, kinds: tuple[str, ...] = ()) -> st
     return None
 
 
-PREPOSITION = re.compile(r"^(in|at|on|for|with|from|to|under|during|after|before|between|among|within|outside)\s+\S", re.I)
+PREPOSITIONS = "in|at|on|for|with|from|to|under|during|after|before|between|among|within|outside"
+PREPOSITION = re.compile(rf"^({PREPOSITIONS})\s+\S", re.I)
+LEADING_PREPOSITION = re.compile(rf"^(?:{PREPOSITIONS})\s+", re.I)  # 'in Kidal' -> 'Kidal' after 'about'
 # A topic the conversation added to an earlier question: 'Who won? (2013 elections held)'.
 ADDED_TOPIC = re.compile(r"\s*\([^()]*\)\s*$")
 

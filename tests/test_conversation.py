@@ -201,6 +201,9 @@ def test_a_new_topic_replaces_the_part_of_the_previous_question_it_matches():
     # A resolved question's added topic is not part of what was asked.
     conversation = asked("How did the vote go in Gao? (vote in Gao north)")
     assert conversation.resolve("And in Kidal?") == "How did the vote go in Kidal?"
+    # 'about' takes the place alone: never 'What does the report say about in Kidal?'
+    conversation = asked("What does the report say about Gao?")
+    assert conversation.resolve("And in Kidal?") == "What does the report say about Kidal?"
 
 
 @pytest.mark.fast
