@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .answering.types import Answer
-from .lexical import STOPWORDS
+from .lexical import STOPWORDS, lexical_tokens
 from .retrieve import plain_title
 from .text import split_sentences
 
@@ -52,11 +52,12 @@ class Conversation:
         self.turns.clear()
 
     def resolve(self, question: str, kinds: tuple[str, ...] = (),
-                aliases: Mapping[str, Sequence[str]] | None = None) -> str:
+                aliases: Mapping[str, Sequence[str]] | None = None, anchors: frozenset[str] = frozenset()) -> str:
         """The question with what a follow-up leaves implicit filled in from the last turn;
-        `kinds` are the framework kinds of the documents searched ('scenario', 'part') and
-        `aliases` their numbered names by section title ('second scenario', 'scenario 2')."""
-        if not self.turns or not is_follow_up(question, kinds):
+        `kinds` are the framework kinds of the documents searched ('scenario', 'part'),
+        `aliases` their numbered names by section title ('second scenario', 'scenario 2') and
+        `anchors` the stemmed words that name the documents' own subject (see `is_follow_up`)."""
+        if not self.turns or not is_follow_up(question, kinds, anchors):
             return question
         aliases = aliases or {}
         previous = self.turns[-1].resolved_question or self.turns[-1].question
@@ -232,10 +233,10 @@ PRONOUN = re.compile(r"\b(?:it|its|this|that|these|those|they|them|their|there|h
 POSSESSIVES = frozenset("its their his her".split())
 # The pronouns that stand for a thing or a person, not a place ('there') or a statement ('that').
 PERSONAL = re.compile(r"\b(?:it|they|them|he|him|she|her)\b", re.I)
+DOCUMENT_NAMED = r"\b(?:the|this) (?:report|study|assessment|authors?|document)\b"
 DOCUMENT_VOICE = re.compile(r"\b(?:does|did|do|can|could|would|should|will)\s+(?:it|they)\s+(?:say|see|recommend|propose|"
                             r"suggest|find|identify|mention|describe|argue|conclude|consider|discuss|list|note|mean|"
-                            r"cover|give|offer|outline|assess|count|name)\b|"
-                            r"\b(?:the|this) (?:report|study|assessment|authors?|document)\b", re.I)
+                            r"cover|give|offer|outline|assess|count|name)\b|" + DOCUMENT_NAMED, re.I)
 # 'there' and 'it' that stand for nothing: 'Is there a camp in the North?', 'Should there be talks?',
 # 'Is it time to scale down?', 'Why is it hard to attribute effects?'.
 EMPTY_SUBJECT = re.compile(r"\b(?:is|are|was|were|should|could|would|will|might|can)\s+there\b|"
@@ -275,12 +276,15 @@ NUMBERED = re.compile(r"\b[a-z]+\s+\d{1,2}[a-h]?\b(?![/.,]\d)", re.I)
 NAME = re.compile(r"(?<=\s)[\"'‘“(]*[A-Z][\w’'-]*")
 
 
-def is_follow_up(question: str, kinds: tuple[str, ...] = ()) -> bool:
+def is_follow_up(question: str, kinds: tuple[str, ...] = (), anchors: frozenset[str] = frozenset()) -> bool:
     """Whether a question cannot stand on its own: 'Why?', 'What about the harbour?', 'And the
     coast?', 'And the third?', a pronoun that points outside the question in a question too short
     to name its own subject ('What are its risks?'), a question opened by 'And'/'So' that names no
     subject ('And who provides most of the troops?'), or one with no name and at most two words of
-    subject ('Who won?', 'Were the soldiers prosecuted?'). A question that names its subject is never a
+    subject ('Who won?', 'Were the soldiers prosecuted?') unless one of those words is an anchor:
+    a word that names the documents' own subject, a chapter or a framework ('What is the
+    mandate?', 'What are the main findings?', 'When was the study done?' ask about the document,
+    not about the last answer; see `subject_anchors`). A question that names its subject is never a
     follow-up, however it opens ('And what does the report say about the 2015 peace agreement?'),
     and a pronoun that points to a subject the question itself names does not make it one ('What
     is the Pact for Peace and who signed it?')."""
@@ -292,8 +296,8 @@ def is_follow_up(question: str, kinds: tuple[str, ...] = ()) -> bool:
     if rest != question and AND_TOPIC.match(question):
         return True  # 'And the coast?': a topic with no question of its own
     words = subject_words(rest)
-    if not words:
-        return True
+    if not words:  # 'Who won?'; but 'When was the study done?' is about the document itself
+        return rest != question or not re.search(DOCUMENT_NAMED, rest, re.I) or pointing_pronoun(rest)
     if pointing_pronoun(rest):
         return len(words) <= MAX_ELLIPTICAL_WORDS
     reference = reference_pattern(tuple(kinds))
@@ -301,7 +305,27 @@ def is_follow_up(question: str, kinds: tuple[str, ...] = ()) -> bool:
         return False
     if rest != question:
         return len(words) <= MAX_CONTINUING_WORDS
+    if anchors & set(lexical_tokens(" ".join(words))):
+        return False
     return len(words) <= MAX_UNNAMED_WORDS and not DEFINITION.match(rest)
+
+
+# How a reader names a report and its parts, whatever the report.
+SELF_REFERENCE = "report study document paper author authors finding findings recommendation recommendations " \
+                 "conclusion conclusions summary"
+# Words common in any report that do not name its subject: 'Were there other attacks?' follows on.
+NOT_ANCHORS = frozenset("other others more most many much between however see general also".split())
+
+
+def subject_anchors(subject_names: Sequence[str], chapter_titles: Sequence[str], kinds: Sequence[str],
+                    common_words: frozenset[str]) -> frozenset[str]:
+    """The stemmed words that, as a short question's subject, make it a question about the
+    documents rather than about the last answer: the documents' subject names, the words of their
+    chapter titles, their framework kinds, the words in more than a tenth of their passages
+    ('mandate', 'mission'), and the words a reader names any report by ('report', 'findings')."""
+    texts = [*subject_names, *(plain_title(t) for t in chapter_titles), *kinds, SELF_REFERENCE]
+    words = {t for text in texts for t in lexical_tokens(text)} | set(common_words)
+    return frozenset(w for w in words if w not in set(lexical_tokens(" ".join(NOT_ANCHORS))) and not w.isdigit())
 
 
 def _bare_ordinal(question: str) -> bool:

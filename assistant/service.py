@@ -10,7 +10,7 @@ from .answering import AnswerContext, Trace, answer_question, build_vocabulary, 
 from .answering.outline import body_sections, framework_kinds, section_hits, section_opening
 from .answering.types import Answer
 from .config import Settings, offline_environment, validated
-from .conversation import Conversation
+from .conversation import Conversation, subject_anchors
 from .embed import load_embedder
 from .errors import QuestionError
 from .index import BuildProgress, ProgressCallback, open_index
@@ -83,6 +83,8 @@ class Assistant:
                                             inverse_document_frequency(chunk_texts),
                                             [n for p in self.profiles.values() for n in p.subject_names])
         self._chapter_list = list(dict.fromkeys(c.section.chapter for c in self.index.chunks if c.kind == "body"))
+        self.reference_anchors = subject_anchors([n for p in self.profiles.values() for n in p.subject_names],
+                                                 self._chapter_list, self.reference_kinds, self._vocabulary.common)
 
     @classmethod
     def load(cls, settings: Settings | None = None, progress: ProgressCallback | None = None,
@@ -122,7 +124,8 @@ class Assistant:
         """The answer with the trace of how it was decided (for evaluation)."""
         settings = check_settings(settings or self.settings)
         question = check_question(question, settings)
-        resolved = conversation.resolve(question, self.reference_kinds, self.reference_aliases) if conversation else question
+        resolved = conversation.resolve(question, self.reference_kinds, self.reference_aliases,
+                                                 self.reference_anchors) if conversation else question
         vector = self.retriever.query_vector(resolved)
         hits = self.retriever.search(resolved, settings, vector)
         context = AnswerContext(self.index.chunks, self.index.sentence_vectors, self.index.sentence_offsets,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from assistant.answering.types import Answer
-from assistant.conversation import Conversation, is_follow_up, swap_reference
+from assistant.conversation import Conversation, is_follow_up, subject_anchors, swap_reference
 
 DOCUMENTS = Path(__file__).resolve().parent.parent / "documents"
 
@@ -284,3 +284,31 @@ def test_who_carried_it_out_is_answered_with_the_attacker(assistant):
     answer = assistant.ask("Who carried it out?", conversation)
     assert answer.understood_as and not answer.abstained
     assert "AQIM" in answer.answer, answer.answer
+
+
+# --- a short question about the document itself stands on its own ---------------------------
+
+@pytest.mark.fast
+def test_a_short_question_whose_subject_is_the_documents_own_is_not_a_follow_up():
+    anchors = subject_anchors(["Velmora"], ["II. Fleet and Rolling Stock", "III. Overall Findings"], ["scenario"],
+                              frozenset({"railway", "other", "2019"}))
+    assert {"fleet", "find", "scenario", "railway", "studi"} <= anchors
+    assert not {"other", "2019"} & anchors  # a word common in any text, or a year, names no subject
+    for question in ("What is the fleet?", "What are the main findings?", "What are the scenarios?",
+                     "Who runs the railway?"):
+        assert is_follow_up(question)  # without anchors, two words of subject and no name lean back
+        assert not is_follow_up(question, ("scenario",), anchors), question
+    for question in ("Who won?", "Were there other trains?", "What are the disadvantages?", "What are its risks?",
+                     "Why?", "And what does the report say?", "What does the study say about it?"):
+        assert is_follow_up(question, ("scenario",), anchors), question
+    assert not is_follow_up("When was the study done?", (), anchors)
+    assert not is_follow_up("Who wrote the report?")
+
+
+def test_a_short_standalone_question_mid_conversation_is_searched_as_typed(assistant):
+    for question in ("What is the mandate?", "What are the main findings?", "Who funds the mission?"):
+        conversation = Conversation()
+        conversation.add(assistant.ask("What happened in Aguelhok?"))
+        answer = assistant.ask(question, conversation)
+        assert answer.understood_as is None, answer.resolved_question
+        assert answer.answer == assistant.ask(question).answer
