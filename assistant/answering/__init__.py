@@ -50,7 +50,7 @@ def decide(trace: Trace, settings: Settings, confidence: float | None = None,
     if reason is None and not citations:
         reason = WEAK_EVIDENCE
     if reason is None and not trace.trusted and confidence < settings.abstain_threshold:
-        reason = WEAK_EVIDENCE
+        reason = abstention.weak_evidence_reason(trace.features)
     if reason is None:
         return Answer(answer.question, text, False, citations, answer.passages, answer.resolved_question, answer.id,
                       confidence)

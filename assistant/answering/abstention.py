@@ -1,6 +1,7 @@
 """Every reason to refuse in one place: rules that refuse outright (a name, acronym or year the
-documents never use; a figure they do not give; a question with nothing in common with them),
-and a logistic model over the evidence for the rest (fitted on dev by eval/fit_abstention.py)."""
+documents never use; a figure they do not give; a question with nothing in common with them; an
+attribute of a name that no sentence of theirs mentions together with the name), and a logistic
+model over the evidence for the rest (fitted on dev by eval/fit_abstention.py)."""
 
 from __future__ import annotations
 
@@ -53,6 +54,13 @@ ANSWER_TYPES = (
 )
 
 
+# Where a sentence ends, to tell which words the documents use together.
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z“\"(])")
+# An attribute asked of a name: 'the capital of France', 'the annual budget of the G5 Sahel Joint Force'.
+ATTRIBUTE_OF = re.compile(r"\b(?:the|a|an)\s+(?P<phrase>(?:[a-z]+\s+)?(?P<attribute>[a-z][a-z-]{3,})\s+of\s+(?:the\s+)?"
+                          r"(?P<name>[A-Z][\w-]*(?:\s+[A-Z][\w-]*)*))")
+
+
 @dataclass(frozen=True)
 class Vocabulary:
     """What the documents say, for the refusal rules: every word they use (lower case), and how
@@ -61,6 +69,7 @@ class Vocabulary:
     words: frozenset[str]
     idf: dict[str, float]
     common: frozenset[str]  # stemmed words in so many passages that they name nothing in particular
+    sentences: tuple[frozenset[str], ...] = ()  # each sentence's stemmed words: which words occur together
 
     def knows(self, word: str) -> bool:
         lowered = word.lower().replace("’", "'")
@@ -76,7 +85,8 @@ def build_vocabulary(texts: list[str], chunk_texts: list[str], idf: dict[str, fl
     words = frozenset(w for text in texts for w in word_tokens(text))
     limit = math.log(1 + len(chunk_texts) / (1 + 0.1 * len(chunk_texts)))
     subjects = {t for name in subject_names for t in lexical_tokens(name)}
-    return Vocabulary(words, idf, frozenset(t for t, v in idf.items() if v <= limit) | frozenset(subjects))
+    sentences = tuple(frozenset(lexical_tokens(s)) for text in chunk_texts for s in SENTENCE_END.split(text))
+    return Vocabulary(words, idf, frozenset(t for t, v in idf.items() if v <= limit) | frozenset(subjects), sentences)
 
 
 def name_tokens(question: str) -> list[str]:
@@ -124,7 +134,32 @@ def refusal_reason(question: str, values: dict[str, float], vocabulary: Vocabula
         return OFF_TOPIC
     if values["quantity_gap"] >= gap_limit:
         return NO_FIGURE
+    phrase = attribute_never_said(question, vocabulary)
+    if phrase:
+        return f"It never mentions the {phrase}."
     return None
+
+
+def attribute_never_said(question: str, vocabulary: Vocabulary) -> str | None:
+    """The phrase of a question that asks for an attribute of a name ('the capital of France')
+    when no sentence of the documents uses the attribute word and the name together; None when
+    every such pair occurs together somewhere, or a word is unknown (another rule's business), or
+    the attribute or the name is one of the documents' common words."""
+    for match in ATTRIBUTE_OF.finditer(question):
+        attribute = set(lexical_tokens(match.group("attribute")))
+        name = set(lexical_tokens(match.group("name"))) - vocabulary.common
+        if not attribute or not name or attribute <= vocabulary.common or not (attribute | name) <= vocabulary.idf.keys():
+            continue
+        if not any(attribute <= sentence and name & sentence for sentence in vocabulary.sentences):
+            return match.group("phrase")
+    return None
+
+
+def weak_evidence_reason(values: dict[str, float]) -> str:
+    """The reason for a refusal the model decides: that the subject does not come up when most
+    of the question's content words never occur in the documents ('Give me a recipe for
+    couscous'), else that no passage answers closely enough."""
+    return OFF_TOPIC if values.get("unknown_words", 0.0) > 0.5 else WEAK_EVIDENCE
 
 
 def features(question: str, scored: list[ScoredSentence], hits: list[Hit], draft_text: str,
