@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,8 +40,8 @@ QUANTITY = re.compile(r"(?:^|[,;:]\s*)(?:(?P<how>how\s+(?:many|much|large|big)\b
 FIGURE = re.compile(r"\b(?!(?:19|20)\d\d\b)\d[\d,.]*\b|%|\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
                     r"fifteen|twenty|thirty|forty|fifty|hundreds?|thousands?|millions?|billions?|dozens?|half|third|quarter)\b", re.I)
 # A word of a question that names something: capitalised (not the first word), an acronym, a number.
-# An apostrophe inside a name keeps it whole ('N'Djamena', 'Côte d'Ivoire' is two words); a
-# possessive ('MINUSMA's') ends it.
+# An apostrophe followed by a capital keeps a name whole ('N'Djamena'); a possessive ('UNMIK's')
+# ends it.
 NAME_TOKEN = re.compile(r"(?<![\w’'])(?:[A-Z][A-Za-z]*(?:[’'][A-Z][A-Za-z]*)*|[a-z]*[A-Z]{2,}[A-Za-z]*|\d[\d.,]*)(?![\w])")
 # What kind of thing a question asks for, and how a draft that gives one looks: a figure for 'how
 # many', a year or month for 'when', a name for 'who', a number for 'which resolution'.
@@ -54,6 +55,8 @@ ANSWER_TYPES = (
 )
 
 
+# A year, 1800-2099, standing on its own (not inside a link or a reference number).
+YEAR = re.compile(r"(?<![\w/.-])(1[89]\d\d|20\d\d)(?![\w/-])")
 # Where a sentence ends, to tell which words the documents use together.
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z“\"(])")
 # An attribute asked of a name: 'the capital of France', 'the annual budget of the G5 Sahel Joint Force'.
@@ -70,6 +73,7 @@ class Vocabulary:
     idf: dict[str, float]
     common: frozenset[str]  # stemmed words in so many passages that they name nothing in particular
     sentences: tuple[frozenset[str], ...] = ()  # each sentence's stemmed words: which words occur together
+    present: int | None = None  # the latest year the documents write about (build_vocabulary)
 
     def knows(self, word: str) -> bool:
         lowered = word.lower().replace("’", "'")
@@ -81,12 +85,16 @@ def build_vocabulary(texts: list[str], chunk_texts: list[str], idf: dict[str, fl
                      subject_names: list[str] = ()) -> Vocabulary:
     """The vocabulary of the documents; a word in more than a tenth of the passages is common,
     and so are the subject names the documents' profiles give (a short document may use its
-    own subject in fewer passages)."""
+    own subject in fewer passages). Their present is the latest year they name at least three
+    times: a year named once or twice is a plan or an aside ('by early 2020')."""
     words = frozenset(w for text in texts for w in word_tokens(text))
     limit = math.log(1 + len(chunk_texts) / (1 + 0.1 * len(chunk_texts)))
     subjects = {t for name in subject_names for t in lexical_tokens(name)}
     sentences = tuple(frozenset(lexical_tokens(s)) for text in chunk_texts for s in SENTENCE_END.split(text))
-    return Vocabulary(words, idf, frozenset(t for t, v in idf.items() if v <= limit) | frozenset(subjects), sentences)
+    years = Counter(int(year) for text in texts for year in YEAR.findall(text))
+    present = max((year for year, n in years.items() if n >= 3), default=None)
+    return Vocabulary(words, idf, frozenset(t for t, v in idf.items() if v <= limit) | frozenset(subjects), sentences,
+                      present)
 
 
 def name_tokens(question: str) -> list[str]:
@@ -130,6 +138,10 @@ def refusal_reason(question: str, values: dict[str, float], vocabulary: Vocabula
     unknown = unknown_names(question, vocabulary)
     if unknown:
         return "It never mentions " + ", ".join(f"“{term}”" for term in unknown) + "."
+    later = [year for year in re.findall(r"\b(?:1[89]|20)\d\d\b", question)
+             if vocabulary.present and int(year) > vocabulary.present]
+    if later:
+        return f"It covers events up to {vocabulary.present}, not {later[0]}."
     if values["unknown_words"] >= off_topic_share:
         return OFF_TOPIC
     if values["quantity_gap"] >= gap_limit:
@@ -150,9 +162,15 @@ def attribute_never_said(question: str, vocabulary: Vocabulary) -> str | None:
         name = set(lexical_tokens(match.group("name"))) - vocabulary.common
         if not attribute or not name or attribute <= vocabulary.common or not (attribute | name) <= vocabulary.idf.keys():
             continue
-        if not any(attribute <= sentence and name & sentence for sentence in vocabulary.sentences):
+        if not any(attribute <= sentence and _shares_name(name, sentence) for sentence in vocabulary.sentences):
             return match.group("phrase")
     return None
+
+
+def _shares_name(name: set[str], sentence: frozenset[str]) -> bool:
+    """Whether a sentence holds a word of the name, or a longer word it begins ('G5 Sahel' and
+    'JF-G5S')."""
+    return bool(name & sentence) or any(token.startswith(part) for part in name for token in sentence)
 
 
 def weak_evidence_reason(values: dict[str, float]) -> str:
