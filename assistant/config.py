@@ -45,7 +45,7 @@ INDEX_FORMAT_VERSION = 9
 
 # How many features the abstention model weighs (answering.abstention.ABSTENTION_FEATURES; a
 # test keeps the two equal, so that this module imports nothing from the answering stage).
-ABSTENTION_FEATURE_COUNT = 8
+ABSTENTION_FEATURE_COUNT = 9
 
 # Settings whose change alters what is stored in the index (and so makes it stale).
 INDEX_SETTINGS = ("embedder", "chunk_target_words", "chunk_max_words", "embed_section_titles",
@@ -101,12 +101,16 @@ class Settings:
     number_bonus: float = 0.1  # for a sentence with a figure when the question asks how many/much
     # Logistic abstention model over answering.abstention.ABSTENTION_FEATURES, fitted on the dev
     # split by eval/fit_abstention.py; abstain when the confidence is below the threshold.
-    abstain_weights: tuple[float, ...] = (-7.262, 0.629, 0.52, -1.292, -2.259, -0.678, -0.984, 1.235)  # one per feature
-    abstain_bias: float = 5.502  # the model's intercept
-    abstain_threshold: float = 0.285  # refuses at most 3% of the answerable dev questions left open
+    abstain_weights: tuple[float, ...] = (0.921, -0.262, 4.302, -2.229, -0.132, -0.646, -0.877, 0.962, -3.248)  # one per feature
+    abstain_bias: float = -2.706  # the model's intercept
+    abstain_threshold: float = 0.189  # with the rules, refuses at most 1.65% of the answerable dev questions
     # Refuse outright when a question asks for an amount and the best sentence with a figure
     # among the best ten misses at least this share of its words (answering.abstention.quantity_gap).
     quantity_gap_limit: float = 0.8
+    # Refuse as off-topic when at least this share of the question's content words (four letters or
+    # more, not stopwords) never occur in the documents. At 0.5 it refused answerable questions in
+    # other words than the report's ('How does paperwork hurt the mission's image?', 3 of 4 unknown).
+    off_topic_share: float = 0.8
 
     # Input limits.
     max_question_chars: int = 2000  # a longer question is refused with a message saying the limit
@@ -137,6 +141,8 @@ def validated(settings: Settings) -> Settings:
         raise ValueError("documents must be a tuple of document names (empty searches every document)")
     if not settings.quantity_gap_limit > 0:  # also catches NaN
         raise ValueError("quantity_gap_limit must be above 0 (above 1 turns the rule off)")
+    if not settings.off_topic_share > 0:  # also catches NaN
+        raise ValueError("off_topic_share must be above 0 (above 1 turns the off-topic rule off)")
     if len(settings.abstain_weights) != ABSTENTION_FEATURE_COUNT:
         raise ValueError(f"abstain_weights needs one weight per abstention feature ({ABSTENTION_FEATURE_COUNT}), "
                          f"not {len(settings.abstain_weights)}")

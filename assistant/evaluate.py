@@ -221,8 +221,16 @@ def summarise(records: list[dict]) -> dict:
             "ci95": bootstrap_intervals(records), "items": records, "count": len(records)}
 
 
+# The share of answerable questions that rules and model together may refuse among the questions
+# the threshold is fitted on. Below the 3% target because a fitted threshold refuses more of the
+# questions it has not seen: over dev+test, 5-fold cross-validation (mean of 6 fold assignments)
+# refused 3.8% of the unseen answerable questions when fitting to 2.5%, 3.3% at 2%, 3.0% at
+# 1.65% and 2.8% at 1.5%; 1.65% is the largest that keeps to 3%.
+FIT_FALSE_ABSTENTION = 0.0165
+
+
 def cross_validate(records: list[dict], folds: int = 5, seed: int = 0,
-                   false_abstention: float = 0.03) -> dict:
+                   false_abstention: float = FIT_FALSE_ABSTENTION) -> dict:
     """What the fitted parts of abstention score on questions they were not fitted on: k folds
     over the records; on each, the logistic model and its threshold, and the figure-gap limit,
     are fitted on the other folds exactly as eval/fit_abstention.py fits them on dev, then decide
@@ -251,22 +259,29 @@ def cross_validate(records: list[dict], folds: int = 5, seed: int = 0,
     return result
 
 
-def fit_abstention(records: list[dict], false_abstention: float = 0.03) -> dict:
+def fit_abstention(records: list[dict], false_abstention: float = FIT_FALSE_ABSTENTION) -> dict:
     """Fit the abstention model on evaluated records: logistic weights over the features, the
-    threshold that refuses at most `false_abstention` of the answerable questions it would
-    otherwise answer, and the figure-gap limit just above the largest gap of an answerable one."""
+    figure-gap limit just above the largest gap of an answerable one, and the threshold at which
+    the rules and the model together refuse at most `false_abstention` of the answerable questions
+    (the rules' refusals and empty drafts are spent from the budget first)."""
     import numpy as np
 
-    from .answering.abstention import ABSTENTION_FEATURES, choose_threshold, confidence, fit_logistic
+    from .answering.abstention import ABSTENTION_FEATURES, NO_FIGURE, choose_threshold, confidence, fit_logistic
 
     x = np.array([[r["_features"][name] for name in ABSTENTION_FEATURES] for r in records])
     y = np.array([1.0 if r["_answerable"] else 0.0 for r in records])
     weights, bias = fit_logistic(x, y)
-    open_answerable = [r for r in records if r["_answerable"] and not r["_refusal"] and not r["_trusted"]]
-    threshold = choose_threshold(np.array([confidence(r["_features"], weights, bias) for r in open_answerable]),
-                                 false_abstention)
-    gaps = [r["_features"].get("quantity_gap", 0.0) for r in records if r["_answerable"]]
+    answerable = [r for r in records if r["_answerable"]]
+    gaps = [r["_features"].get("quantity_gap", 0.0) for r in answerable]
     gap_limit = min(1.01, round(max(gaps, default=0.0) + 0.01, 2))
+
+    def refused_anyway(r: dict) -> bool:
+        figure_rule_off = r["_refusal"] == NO_FIGURE and r["_features"].get("quantity_gap", 1.0) < gap_limit
+        return (bool(r["_refusal"]) and not figure_rule_off) or r["_draft_words"] == 0
+
+    open_answerable = [r for r in answerable if not refused_anyway(r) and not r["_trusted"]]
+    threshold = choose_threshold(np.array([confidence(r["_features"], weights, bias) for r in open_answerable]),
+                                 false_abstention, len(answerable), sum(map(refused_anyway, answerable)))
     return {"weights": weights, "bias": bias, "threshold": threshold, "gap_limit": gap_limit}
 
 

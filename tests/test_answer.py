@@ -136,7 +136,9 @@ def test_the_figure_rule_refuses_on_its_own_and_says_why(assistant, question):
     assert refused.abstained, refused.answer
     assert refused.answer == "The report does not address this question. It gives no figure for this."
     assert refused.passages  # the closest passages are still there to judge
-    assert not assistant.ask(question, settings=model_off.replace(quantity_gap_limit=2.0)).abstained
+    # Without the figure rule the figure rule gives no reason (another rule may: the attribute rule
+    # refuses 'the annual cost of Operation Barkhane', which no sentence mentions).
+    assert assistant.ask(question, settings=model_off.replace(quantity_gap_limit=2.0)).reason != refused.reason
 
 
 def test_answers_a_figure_the_report_gives(assistant):

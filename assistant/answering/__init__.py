@@ -31,7 +31,7 @@ def answer_question(question: str, resolved: str, vector: np.ndarray, hits: list
     draft = draft_answer(resolved, vector, hits, scored, context)
     text, citations = compose(draft.sentences, context.chunks)
     values = abstention.features(resolved, scored, hits, text, vocabulary)
-    refusal = abstention.refusal_reason(resolved, values, vocabulary, settings.quantity_gap_limit)
+    refusal = abstention.refusal_reason(resolved, values, vocabulary, settings.quantity_gap_limit, settings.off_topic_share)
     confidence = abstention.confidence(values, settings.abstain_weights, settings.abstain_bias)
     partial = Trace(Answer(question, text, False, tuple(citations), tuple(hits), resolved, question_id, confidence),
                     (text, tuple(citations)), values, refusal, draft.rule, draft.trusted)
@@ -50,7 +50,7 @@ def decide(trace: Trace, settings: Settings, confidence: float | None = None,
     if reason is None and not citations:
         reason = WEAK_EVIDENCE
     if reason is None and not trace.trusted and confidence < settings.abstain_threshold:
-        reason = WEAK_EVIDENCE
+        reason = abstention.weak_evidence_reason(trace.features)
     if reason is None:
         return Answer(answer.question, text, False, citations, answer.passages, answer.resolved_question, answer.id,
                       confidence)

@@ -1,0 +1,123 @@
+"""Refusals on the real report and model: the rules that refuse outright say why, the model weighs
+the figure gap, and the fitted threshold keeps false refusals within the 3% target when it is
+cross-validated over dev+test (issue 9, point 4)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from assistant import evaluate
+from assistant.answering import abstention
+from assistant.answering.abstention import (ABSTENTION_FEATURES, OFF_TOPIC, attribute_never_said, choose_threshold,
+                                            confidence, name_tokens, refusal_reason, unknown_share)
+from assistant.config import PROJECT_ROOT, Settings
+
+
+@pytest.mark.fast
+def test_a_name_with_an_inner_apostrophe_stays_whole():
+    # It was cut at the apostrophe, and the refusal read 'It never mentions “N”.'
+    assert name_tokens("What earned the troops from N'Djamena praise?") == ["N'Djamena"]
+    assert name_tokens("What is MINUSMA’s mandate in Kidal's north?") == ["MINUSMA", "Kidal"]  # possessives end it
+
+
+@pytest.mark.fast
+def test_the_threshold_spends_only_what_the_rules_leave_of_the_budget():
+    confidences = np.linspace(0.1, 1.0, 10)
+    # 100 answerable, 3% may be refused: one already refused by a rule leaves two for the model.
+    threshold = choose_threshold(confidences, 0.03, answerable=100, refused=1)
+    assert int(np.sum(confidences < threshold)) == 2
+    # The rules spent the whole budget: the model refuses none of the answerable.
+    threshold = choose_threshold(confidences, 0.03, answerable=100, refused=3)
+    assert int(np.sum(confidences < threshold)) == 0
+
+
+def _record(answerable: bool, signal: float, refusal: str | None = None) -> dict:
+    """A synthetic evaluated record whose confidence rises with one feature."""
+    features = {name: 0.0 for name in ABSTENTION_FEATURES} | {"draft_coverage": signal}
+    record = {"id": "x", "split": "dev", "category": "c" if answerable else "unanswerable",
+              "_answerable": answerable, "_features": features, "_refusal": refusal, "_trusted": False,
+              "_rule": "passage span", "_draft_words": 30, "_draft_defects": False}
+    if answerable:
+        record |= {"_draft_key_facts": True, "_verbatim": (1, 1), "recall@5": 1.0}
+    return evaluate.with_decision(record, bool(refusal))
+
+
+@pytest.mark.fast
+def test_the_fit_counts_the_rules_refusals_against_the_false_abstention_budget():
+    def model_refusals(records: list[dict]) -> int:
+        model = evaluate.fit_abstention(records, 0.03)
+        return sum(confidence(r["_features"], model["weights"], model["bias"]) < model["threshold"]
+                   for r in records if r["_answerable"] and not r["_refusal"])
+
+    answerable = [_record(True, 0.3 + 0.007 * k) for k in range(100)]
+    unanswerable = [_record(False, 0.1 + 0.01 * k) for k in range(30)]
+    assert model_refusals(answerable + unanswerable) == 3  # 3% of 100
+    ruled = [_record(True, 0.9, "It never mentions “X”.") for _ in range(2)]
+    assert model_refusals(answerable[2:] + ruled + unanswerable) == 1  # two of the three are the rules'
+
+
+@pytest.mark.parametrize("question, phrase", [
+    ("What is the capital of France?", "capital of France"),
+    ("What is the capital city of Germany?", "capital city of Germany"),
+])
+def test_an_attribute_never_said_of_a_name_is_refused_with_that_reason(assistant, question, phrase):
+    # 'What is the capital of France?' was answered with France's strategy in Mali.
+    answer = assistant.ask(question)
+    assert answer.abstained and answer.citations == ()
+    assert answer.reason == f"It never mentions the {phrase}."
+    assert answer.reason in answer.answer
+    record = answer.to_dict()
+    assert record["abstained"] and record["reason"] == answer.reason  # the CLI's JSON and the exports
+
+
+@pytest.mark.parametrize("question", [
+    "What is the role of Algeria in the peace process?",
+    "What is the strategy of France in Mali?",
+    "What is the mandate of the Joint Force of the Group of Five for the Sahel?",
+    "Why does the AU question the financing of the G5 Sahel force?",  # the report writes 'JF-G5S'
+])
+def test_an_attribute_the_report_gives_of_a_name_is_not_refused_by_that_rule(assistant, question):
+    assert attribute_never_said(question, assistant._vocabulary) is None
+
+
+def test_a_year_after_the_report_is_refused_and_one_it_covers_is_not(assistant):
+    assert assistant._vocabulary.present == 2019  # named three times or more; 2020 only as a plan
+    answer = assistant.ask("What did the Security Council decide at the 2020 mandate renewal?")
+    assert answer.abstained and answer.reason == "It covers events up to 2019, not 2020."
+    covered = assistant.ask("What did the Security Council decide at the 2019 mandate renewal?")
+    assert not covered.abstained, covered.answer
+
+
+def test_the_model_weighs_the_figure_gap(assistant):
+    question = "How many wells has the Mission dug in Kidal?"
+    settings = assistant.settings.replace(quantity_gap_limit=2.0)  # the figure rule off: only the model
+    trace = assistant.ask_traced(question, settings=settings)
+    assert trace.features["quantity_gap"] > 0.3 and trace.refusal is None
+    assert trace.answer.abstained and trace.answer.reason
+    weights = dict(zip(ABSTENTION_FEATURES, settings.abstain_weights))
+    assert weights["quantity_gap"] < 0  # a wider gap is evidence against answering
+    blind_to_gap = tuple(0.0 if name == "quantity_gap" else w for name, w in weights.items())
+    assert confidence(trace.features, blind_to_gap, settings.abstain_bias) > trace.answer.confidence
+
+
+def test_the_off_topic_rule_needs_most_words_unknown(assistant):
+    vocabulary = assistant._vocabulary
+    paraphrase = "How does paperwork hurt the image of the peacekeepers?"  # 2 of 4 content words unknown
+    assert 0.5 <= unknown_share(paraphrase, vocabulary) < Settings().off_topic_share
+    values = {"unknown_words": unknown_share(paraphrase, vocabulary), "quantity_gap": 0.0}
+    assert refusal_reason(paraphrase, values, vocabulary, 0.8) is None
+    recipe = assistant.ask("Give me a recipe for couscous.")
+    assert recipe.abstained and recipe.reason == OFF_TOPIC
+
+
+def test_cross_validated_refusals_stay_within_the_target(assistant):
+    """The fitted parts of abstention, refitted on 4/5 of dev+test and judged on the fifth left
+    out, over several fold assignments: at most about 3% of the answerable questions refused (the
+    code before this test refused 5.1%), and at least half of the unanswerable."""
+    items = [i for split in ("dev", "test") for i in evaluate.load_items(PROJECT_ROOT / "eval" / f"{split}.jsonl")]
+    records = evaluate.evaluate(assistant, items)["items"]
+    results = [evaluate.cross_validate(records, 5, seed=seed)["summary"] for seed in range(4)]
+    assert np.mean([r["false_abstention"] for r in results]) <= 0.035
+    assert np.mean([r["abstention"] for r in results]) >= 0.5
+    assert abstention.ABSTENTION_FEATURES[-1] == "quantity_gap"
