@@ -37,8 +37,7 @@ def score_sentences(question: str, query_vector: np.ndarray, hits: list[Hit], ch
                     typed: str | None = None, idf: Mapping[str, float] | None = None) -> list[ScoredSentence]:
     """Score every sentence of the top passages: meaning (embedding similarity), shared
     words weighted by their rarity in the documents (`idf`; a word missing from it counts 1: a
-    sentence sharing a place named in a few passages says more than one sharing the document's
-    own subject, named in hundreds), and
+    sentence that shares 'Kidal' with the question says more than one that shares 'Mission'), and
     a small prior for the better-ranked passage. For a follow-up, `question` is the
     resolved question and `typed` what the person typed: the topic the conversation added steers
     the search and the similarity, but only the words the person typed count as shared words (a
