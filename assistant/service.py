@@ -129,8 +129,7 @@ class Assistant:
         vector = self.retriever.query_vector(resolved)
         hits = self.retriever.search(resolved, settings, vector)
         context = AnswerContext(self.index.chunks, self.index.sentence_vectors, self.index.sentence_offsets,
-                                self._aliases, self._kinds, settings, self.refusal_wording(settings),
-                                self._vocabulary.idf)
+                                self._aliases, self._kinds, settings, self.refusal_wording(settings))
         trace = answer_question(question, resolved, vector, hits, context, self._vocabulary, question_id)
         return dataclasses.replace(trace, answer=self._with_titles(trace.answer))
 

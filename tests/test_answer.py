@@ -12,7 +12,7 @@ from assistant.answering.compose import verify_citation
 from assistant.answering.compose import with_marker as _with_marker
 from assistant.answering.outline import asks_only_about, named_section
 from assistant.answering.rules import passage_span
-from assistant.answering.sentences import defined_term, definition_bonus, score_sentences
+from assistant.answering.sentences import defined_term, definition_bonus
 from assistant.answering.types import Citation, ScoredSentence
 from assistant.config import Settings
 from assistant.retrieve import Hit
@@ -286,25 +286,6 @@ def test_a_short_list_item_is_not_an_answer_on_its_own(assistant):
 def _scored(*texts_and_scores: tuple[str, float]) -> list[ScoredSentence]:
     hit = Hit(1, "doc:1", "doc", "Section", None, 1.0, " ".join(t for t, _ in texts_and_scores), 0)
     return [ScoredSentence(hit, k, 0, len(t), t, score, score, 0.5) for k, (t, score) in enumerate(texts_and_scores)]
-
-
-def test_a_rare_shared_word_counts_for_more_than_a_common_one(assistant):
-    question = "What does the Mission do in Kidal?"
-    vector = assistant.retriever.query_vector(question)
-    kidal = next(i for i, c in enumerate(assistant.index.chunks) if "Kidal" in c.text and c.kind == "body")
-    hits = [Hit(1, assistant.index.chunks[kidal].id, "d", "s", None, 1.0, "", kidal)]
-    args = (question, vector, hits, assistant.index.chunks, assistant.index.sentence_vectors,
-            assistant.index.sentence_offsets, assistant.settings)
-    idf = assistant._vocabulary.idf
-    assert idf["kidal"] > 2 * idf["mission"]  # the report names the Mission far more often than Kidal
-    def shared_word_part(scored):  # the score without its similarity part
-        return {s.text: s.score - assistant.settings.sentence_similarity_weight * s.similarity for s in scored}
-    weighted, plain = shared_word_part(score_sentences(*args, idf=idf)), shared_word_part(score_sentences(*args))
-    naming = [t for t in weighted if "Kidal" in t and "Mission" not in t]
-    mission = [t for t in weighted if "Mission" in t and "Kidal" not in t]
-    assert naming and mission
-    assert all(weighted[k] > weighted[m] + 0.05 for k in naming for m in mission)
-    assert all(abs(plain[k] - plain[m]) < 1e-9 for k in naming for m in mission)  # unweighted, the two tie
 
 
 @pytest.mark.fast

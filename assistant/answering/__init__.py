@@ -27,7 +27,7 @@ def answer_question(question: str, resolved: str, vector: np.ndarray, hits: list
     draft and the evidence so that evaluation can re-decide abstention."""
     settings = context.settings
     scored = score_sentences(resolved, vector, hits, context.chunks, context.sentence_vectors,
-                             context.sentence_offsets, settings, typed=question, idf=context.idf)
+                             context.sentence_offsets, settings, typed=question)
     draft = draft_answer(resolved, vector, hits, scored, context)
     text, citations = compose(draft.sentences, context.chunks)
     values = abstention.features(resolved, scored, hits, text, vocabulary)

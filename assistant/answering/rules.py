@@ -7,8 +7,7 @@ answers, always applies."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -38,7 +37,6 @@ class AnswerContext:
     kinds: dict[str, dict[str, list[tuple[str, str]]]]  # document -> kind -> [(heading, alias)]
     settings: Settings
     refusal: str = "The report does not address this question."  # how a refusal opens (the profile's)
-    idf: Mapping[str, float] = field(default_factory=dict)  # rarity of each stemmed word over the chunks
 
 
 @dataclass(frozen=True)
@@ -66,7 +64,7 @@ def named_section_rule(question, vector, hits, scored, context) -> Draft | None:
         return Draft("named section", outline.section_opening(inside, context.chunks), trusted=True)
     settings = context.settings.replace(answer_passages=len(inside))
     in_section = score_sentences(question, vector, inside, context.chunks, context.sentence_vectors,
-                                 context.sentence_offsets, settings, idf=context.idf)
+                                 context.sentence_offsets, settings)
     return Draft("named section", passage_span(question, in_section, context.chunks, context.settings), trusted=True)
 
 

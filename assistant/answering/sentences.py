@@ -4,7 +4,6 @@ can stand in an answer (no heading, caption, list fragment or footnote residue).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 
 import numpy as np
 
@@ -34,17 +33,13 @@ DEFINITION = re.compile(r"^\s*(?:(?:what|who)\s+(?:is|are|was|were)\s+(?:the\s+|
 
 def score_sentences(question: str, query_vector: np.ndarray, hits: list[Hit], chunks: list[Chunk],
                     sentence_vectors: np.ndarray, offsets: np.ndarray, settings: Settings,
-                    typed: str | None = None, idf: Mapping[str, float] | None = None) -> list[ScoredSentence]:
+                    typed: str | None = None) -> list[ScoredSentence]:
     """Score every sentence of the top passages: meaning (embedding similarity), shared
-    words weighted by their rarity in the documents (`idf`; a word missing from it counts 1: a
-    sentence that shares 'Kidal' with the question says more than one that shares 'Mission'), and
-    a small prior for the better-ranked passage. For a follow-up, `question` is the
+    words, and a small prior for the better-ranked passage. For a follow-up, `question` is the
     resolved question and `typed` what the person typed: the topic the conversation added steers
     the search and the similarity, but only the words the person typed count as shared words (a
     sentence that repeats the earlier topic is not thereby an answer to the new question)."""
     query = set(lexical_tokens(question if typed is None else typed))
-    weight = {t: (idf or {}).get(t, 1.0) for t in query}
-    total = sum(weight.values())
     term = defined_term(question)
     wants_number = bool(FACTOID.match(question))
     scored = []
@@ -56,10 +51,8 @@ def score_sentences(question: str, query_vector: np.ndarray, hits: list[Hit], ch
             text = chunk.text[a:b]
             similarity = float(sentence_vectors[offsets[hit.position] + k] @ query_vector)
             words = set(lexical_tokens(text))
-            shared = query & words
-            overlap = len(shared) / len(query) if query else 0.0  # what the abstention features read
-            rare_overlap = sum(weight[t] for t in shared) / total if total else 0.0
-            score = (settings.sentence_similarity_weight * similarity + settings.sentence_overlap_weight * rare_overlap
+            overlap = len(query & words) / len(query) if query else 0.0
+            score = (settings.sentence_similarity_weight * similarity + settings.sentence_overlap_weight * overlap
                      + settings.sentence_rank_prior / hit.rank + definition_bonus(term, text, settings)
                      + (settings.number_bonus if wants_number and re.search(r"\d", text) else 0.0))
             scored.append(ScoredSentence(hit, k, a, b, text, score, similarity, overlap, is_heading(chunk, k)))
