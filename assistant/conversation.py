@@ -72,7 +72,7 @@ class Conversation:
             if swapped:  # "What is the second scenario?" + "And the third?"
                 return swapped
         listed = self.list_item(question, kinds, aliases)
-        if listed:  # "What are the four dilemmas?" + "Take the third one. What's the problem there?"
+        if listed:  # "What are the four scenarios?" + "Take the third one. What's the problem there?"
             return listed
         if topic:
             frame = ABOUT_FRAME.match(previous)
@@ -91,7 +91,7 @@ class Conversation:
         of the answer's first sentence (the answer may hold what the pronoun stands for). Not the
         title of the section the answer quoted (on conversations.jsonl the title's words cost 2
         turns' key facts and made the question shown as understood a list of words), nor its
-        numbered name ('option 3'): the search takes it as naming the section and answers with
+        numbered name ('scenario 3'): the search takes it as naming the section and answers with
         the section's opening instead of the words typed ('What are the disadvantages?')."""
         last = self.turns[-1]
         words = content_words(last.resolved_question or last.question).split()
@@ -103,7 +103,7 @@ class Conversation:
     def list_item(self, question: str, kinds: tuple[str, ...], aliases: Mapping[str, Sequence[str]]) -> str | None:
         """The question with 'the third one' / 'the last one' / 'the second challenge' spelled
         out over the list an earlier question asked for: a numbered part of a framework with its
-        title ('the third dilemma (To link with the government, or not)'), else 'the second of the
+        title ('the third scenario (Stay on the coast)'), else 'the second of the
         main challenges to ...'. None when the question names no item or no earlier list fits."""
         item = LIST_ITEM.search(question)
         if not item:
@@ -169,7 +169,7 @@ def replace_part(fragment: str, previous: str) -> str | None:
 
 def framework_item(ordinal: str, noun: str, earlier: list[str], kinds: tuple[str, ...],
                    aliases: Mapping[str, Sequence[str]]) -> str | None:
-    """'the sixth dimension (Women, Peace and Security)' for 'the sixth one' after a question on
+    """'the sixth principle (Fares and Ticketing)' for 'the sixth one' after a question on
     the dimensions; 'last' is the highest number the framework's aliases give that kind."""
     kind = noun if noun in kinds else next(
         (k for text in earlier for k in kinds if re.search(rf"\b{re.escape(k)}s?\b", text, re.I)), None)
@@ -191,8 +191,8 @@ def framework_item(ordinal: str, noun: str, earlier: list[str], kinds: tuple[str
 
 
 def listed_item(ordinal: str, noun: str, earlier: list[str]) -> str | None:
-    """'the second of the main challenges to MINUSMA's legitimacy' for 'the second challenge' (or
-    'the second one') after 'What are the main challenges to MINUSMA's legitimacy?'."""
+    """'the second of the main challenges to the railway's finances' for 'the second challenge' (or
+    'the second one') after 'What are the main challenges to the railway's finances?'."""
     if ordinal == "last":
         return None  # how long the list is, only its answer knows
     for text in earlier:

@@ -81,7 +81,8 @@ class Assistant:
         chunk_texts = [c.text for c in self.index.chunks]
         self._vocabulary = build_vocabulary(list(self.index.documents.values()) or chunk_texts, chunk_texts,
                                             inverse_document_frequency(chunk_texts),
-                                            [n for p in self.profiles.values() for n in p.subject_names])
+                                            [n for p in self.profiles.values() for n in p.subject_names],
+                                            self.index.documents or None, [c.document for c in self.index.chunks])
         self._chapter_list = list(dict.fromkeys(c.section.chapter for c in self.index.chunks if c.kind == "body"))
         self.reference_anchors = subject_anchors([n for p in self.profiles.values() for n in p.subject_names],
                                                  self._chapter_list, self.reference_kinds, self._vocabulary.common)

@@ -12,6 +12,7 @@ from assistant.answering import abstention
 from assistant.answering.abstention import (ABSTENTION_FEATURES, OFF_TOPIC, attribute_never_said, choose_threshold,
                                             confidence, name_tokens, refusal_reason, unknown_share)
 from assistant.config import PROJECT_ROOT, Settings
+from assistant.lexical import inverse_document_frequency
 
 
 @pytest.mark.fast
@@ -37,7 +38,7 @@ def _record(answerable: bool, signal: float, refusal: str | None = None) -> dict
     features = {name: 0.0 for name in ABSTENTION_FEATURES} | {"draft_coverage": signal}
     record = {"id": "x", "split": "dev", "category": "c" if answerable else "unanswerable",
               "_answerable": answerable, "_features": features, "_refusal": refusal, "_trusted": False,
-              "_rule": "passage span", "_draft_words": 30, "_draft_defects": False}
+              "_rule": "passage span", "_draft_words": 30, "_draft_defects": False, "_draft_dangling": False}
     if answerable:
         record |= {"_draft_key_facts": True, "_verbatim": (1, 1), "recall@5": 1.0}
     return evaluate.with_decision(record, bool(refusal))
@@ -82,7 +83,7 @@ def test_an_attribute_the_report_gives_of_a_name_is_not_refused_by_that_rule(ass
 
 
 def test_a_year_after_the_report_is_refused_and_one_it_covers_is_not(assistant):
-    assert assistant._vocabulary.present == 2019  # named three times or more; 2020 only as a plan
+    assert assistant._vocabulary.present() == 2019  # named three times or more; 2020 only as a plan
     answer = assistant.ask("What did the Security Council decide at the 2020 mandate renewal?")
     assert answer.abstained and answer.reason == "It covers events up to 2019, not 2020."
     covered = assistant.ask("What did the Security Council decide at the 2019 mandate renewal?")
@@ -121,3 +122,27 @@ def test_cross_validated_refusals_stay_within_the_target(assistant):
     assert np.mean([r["false_abstention"] for r in results]) <= 0.035
     assert np.mean([r["abstention"] for r in results]) >= 0.5
     assert abstention.ABSTENTION_FEATURES[-1] == "quantity_gap"
+
+
+@pytest.mark.fast
+def test_a_second_document_does_not_move_the_first_ones_evidence():
+    """What a refusal rule or feature reads about a document (its present, its common words, how
+    rare a word is, which words a sentence uses together) comes from that document alone."""
+    report = ["The mission's annual budget was 1 billion in 2019."] + [
+        f"In 2019 the mission patrolled district {k} and the force held its ground." for k in range(9)]
+    manual = [f"Printer driver {k}: the print force and the annual budget of ink, written in 2024, 2024 and 2024."
+              for k in range(30)]
+    texts = {"report": "\n".join(report), "manual": "\n".join(manual)}
+    chunks, owners = report + manual, ["report"] * len(report) + ["manual"] * len(manual)
+    alone = abstention.build_vocabulary([texts["report"]], report, inverse_document_frequency(report), [],
+                                        {"report": texts["report"]}, ["report"] * len(report))
+    shelf = abstention.build_vocabulary(list(texts.values()), chunks, inverse_document_frequency(chunks), [],
+                                        texts, owners)
+    assert shelf.present("report") == alone.present("report") == 2019 and shelf.present("manual") == 2024
+    assert shelf.present() == 2024  # no document named: the latest of any
+    assert shelf.common_in("report") == alone.common_in("report") and "forc" in shelf.common_in("report")
+    assert shelf.idf_in("report") == alone.idf_in("report") != shelf.idf
+    assert shelf.sentences_of("report") == alone.sentences_of("report")
+    question = "What is the annual budget of the print force?"
+    assert attribute_never_said(question, shelf, "manual") is None  # the manual says it
+    assert attribute_never_said(question, shelf, "report") == attribute_never_said(question, alone, "report")

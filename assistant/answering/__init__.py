@@ -31,7 +31,8 @@ def answer_question(question: str, resolved: str, vector: np.ndarray, hits: list
     draft = draft_answer(resolved, vector, hits, scored, context)
     text, citations = compose(draft.sentences, context.chunks)
     values = abstention.features(resolved, scored, hits, text, vocabulary)
-    refusal = abstention.refusal_reason(resolved, values, vocabulary, settings.quantity_gap_limit, settings.off_topic_share)
+    refusal = abstention.refusal_reason(resolved, values, vocabulary, settings.quantity_gap_limit, settings.off_topic_share,
+                                        hits[0].document if hits else None)
     confidence = abstention.confidence(values, settings.abstain_weights, settings.abstain_bias)
     partial = Trace(Answer(question, text, False, tuple(citations), tuple(hits), resolved, question_id, confidence),
                     (text, tuple(citations)), values, refusal, draft.rule, draft.trusted)

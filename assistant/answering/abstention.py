@@ -8,11 +8,12 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..lexical import STOPWORDS, lexical_tokens
+from ..lexical import STOPWORDS, inverse_document_frequency, lexical_tokens
 from ..retrieve import Hit
 from ..text import word_tokens
 from .types import ScoredSentence
@@ -72,8 +73,33 @@ class Vocabulary:
     words: frozenset[str]
     idf: dict[str, float]
     common: frozenset[str]  # stemmed words in so many passages that they name nothing in particular
-    sentences: tuple[frozenset[str], ...] = ()  # each sentence's stemmed words: which words occur together
-    present: int | None = None  # the latest year the documents write about (build_vocabulary)
+    sentences: dict[str, tuple[frozenset[str], ...]] = field(default_factory=dict)  # document -> each sentence's stemmed words
+    presents: dict[str, int] = field(default_factory=dict)  # document -> the latest year it writes about
+    commons: dict[str, frozenset[str]] = field(default_factory=dict)  # document -> the words common in it
+    idfs: dict[str, dict[str, float]] = field(default_factory=dict)  # document -> idf over its own passages
+
+    def present(self, document: str | None = None) -> int | None:
+        """The latest year a document writes about; for no document (or one not known), the
+        latest of any: a second, newer document must not move the first one's present."""
+        if document in self.presents:
+            return self.presents[document]
+        return max(self.presents.values(), default=None)
+
+    def idf_in(self, document: str | None = None) -> dict[str, float]:
+        """How rare each word is among a document's own passages (among all for None or one not
+        known): a second document on the shelf does not move the first one's evidence."""
+        return self.idfs.get(document, self.idf) if document is not None else self.idf
+
+    def common_in(self, document: str | None = None) -> frozenset[str]:
+        """The words common in a document (in any document for None or one not known)."""
+        return self.commons.get(document, self.common) if document is not None else self.common
+
+    def sentences_of(self, document: str | None = None) -> tuple[frozenset[str], ...]:
+        """The stemmed words of each sentence of a document (of every document for None or one
+        not known): which words it uses together."""
+        if document in self.sentences:
+            return self.sentences[document]
+        return tuple(sentence for sentences in self.sentences.values() for sentence in sentences)
 
     def knows(self, word: str) -> bool:
         lowered = word.lower().replace("’", "'")
@@ -82,19 +108,40 @@ class Vocabulary:
 
 
 def build_vocabulary(texts: list[str], chunk_texts: list[str], idf: dict[str, float],
-                     subject_names: list[str] = ()) -> Vocabulary:
-    """The vocabulary of the documents; a word in more than a tenth of the passages is common,
-    and so are the subject names the documents' profiles give (a short document may use its
-    own subject in fewer passages). Their present is the latest year they name at least three
-    times: a year named once or twice is a plan or an aside ('by early 2020')."""
+                     subject_names: list[str] = (), documents: Mapping[str, str] | None = None,
+                     chunk_documents: list[str] | None = None) -> Vocabulary:
+    """The vocabulary of the documents. A word in more than a tenth of a document's passages is
+    common in it (`chunk_documents` names each passage's document; else the passages are one
+    document), and so are the subject names the profiles give (a short document may use its own
+    subject in fewer passages); `common` is what is common in any document. Each document's
+    present (`documents`: name -> text; else the passages as one) is the latest year it names at
+    least three times: a year named once or twice is a plan or an aside ('by early 2020')."""
     words = frozenset(w for text in texts for w in word_tokens(text))
-    limit = math.log(1 + len(chunk_texts) / (1 + 0.1 * len(chunk_texts)))
-    subjects = {t for name in subject_names for t in lexical_tokens(name)}
-    sentences = tuple(frozenset(lexical_tokens(s)) for text in chunk_texts for s in SENTENCE_END.split(text))
-    years = Counter(int(year) for text in texts for year in YEAR.findall(text))
-    present = max((year for year, n in years.items() if n >= 3), default=None)
-    return Vocabulary(words, idf, frozenset(t for t, v in idf.items() if v <= limit) | frozenset(subjects), sentences,
-                      present)
+    subjects = frozenset(t for name in subject_names for t in lexical_tokens(name))
+    owners = chunk_documents or [""] * len(chunk_texts)
+    passages: dict[str, list[str]] = {}
+    for owner, text in zip(owners, chunk_texts):
+        passages.setdefault(owner, []).append(text)
+    commons = {owner: common_words(own) | subjects for owner, own in passages.items()}
+    idfs = {owner: inverse_document_frequency(own) for owner, own in passages.items()}
+    by_document = documents or {"": "\n".join(chunk_texts)}
+    presents = {name: year for name, text in by_document.items() if (year := latest_year(text)) is not None}
+    sentences = {name: tuple(frozenset(lexical_tokens(s)) for s in SENTENCE_END.split(text))
+                 for name, text in by_document.items()}
+    common = frozenset().union(*commons.values()) if commons else subjects
+    return Vocabulary(words, idf, common, sentences, presents, commons, idfs)
+
+
+def common_words(passages: list[str]) -> frozenset[str]:
+    """The stemmed words in at least a tenth of the passages: they name nothing in particular."""
+    counts = Counter(t for text in passages for t in set(lexical_tokens(text)))
+    return frozenset(t for t, n in counts.items() if n >= 0.1 * len(passages))
+
+
+def latest_year(text: str) -> int | None:
+    """The latest year a text names at least three times."""
+    years = Counter(int(year) for year in YEAR.findall(text))
+    return max((year for year, n in years.items() if n >= 3), default=None)
 
 
 def name_tokens(question: str) -> list[str]:
@@ -131,38 +178,41 @@ def distinctive_names(question: str, vocabulary: Vocabulary) -> list[str]:
 
 
 def refusal_reason(question: str, values: dict[str, float], vocabulary: Vocabulary, gap_limit: float,
-                   off_topic_share: float = 0.8) -> str | None:
+                   off_topic_share: float = 0.8, document: str | None = None) -> str | None:
     """The rules that refuse outright, with the reason in one sentence; None when none applies.
-    `values` are the question's features(), which already measure unknown words and the figure gap.
+    `values` are the question's features(), which already measure unknown words and the figure gap;
+    `document` is the one the best passage comes from (whose present a later year is checked against).
     A question is off-topic when at least `off_topic_share` of its content words never occur (Settings)."""
     unknown = unknown_names(question, vocabulary)
     if unknown:
         return "It never mentions " + ", ".join(f"“{term}”" for term in unknown) + "."
-    later = [year for year in re.findall(r"\b(?:1[89]|20)\d\d\b", question)
-             if vocabulary.present and int(year) > vocabulary.present]
+    present = vocabulary.present(document)
+    later = [year for year in re.findall(r"\b(?:1[89]|20)\d\d\b", question) if present and int(year) > present]
     if later:
-        return f"It covers events up to {vocabulary.present}, not {later[0]}."
+        return f"It covers events up to {present}, not {later[0]}."
     if values["unknown_words"] >= off_topic_share:
         return OFF_TOPIC
     if values["quantity_gap"] >= gap_limit:
         return NO_FIGURE
-    phrase = attribute_never_said(question, vocabulary)
+    phrase = attribute_never_said(question, vocabulary, document)
     if phrase:
         return f"It never mentions the {phrase}."
     return None
 
 
-def attribute_never_said(question: str, vocabulary: Vocabulary) -> str | None:
+def attribute_never_said(question: str, vocabulary: Vocabulary, document: str | None = None) -> str | None:
     """The phrase of a question that asks for an attribute of a name ('the capital of France')
-    when no sentence of the documents uses the attribute word and the name together; None when
+    when no sentence of the document (of every document for None) uses the attribute word and the
+    name together; None when
     every such pair occurs together somewhere, or a word is unknown (another rule's business), or
     the attribute or the name is one of the documents' common words."""
     for match in ATTRIBUTE_OF.finditer(question):
         attribute = set(lexical_tokens(match.group("attribute")))
-        name = set(lexical_tokens(match.group("name"))) - vocabulary.common
-        if not attribute or not name or attribute <= vocabulary.common or not (attribute | name) <= vocabulary.idf.keys():
+        common = vocabulary.common_in(document)
+        name = set(lexical_tokens(match.group("name"))) - common
+        if not attribute or not name or attribute <= common or not (attribute | name) <= vocabulary.idf.keys():
             continue
-        if not any(attribute <= sentence and _shares_name(name, sentence) for sentence in vocabulary.sentences):
+        if not any(attribute <= sentence and _shares_name(name, sentence) for sentence in vocabulary.sentences_of(document)):
             return match.group("phrase")
     return None
 
@@ -182,7 +232,9 @@ def weak_evidence_reason(values: dict[str, float]) -> str:
 
 def features(question: str, scored: list[ScoredSentence], hits: list[Hit], draft_text: str,
              vocabulary: Vocabulary) -> dict[str, float]:
-    """The evidence that the passages answer the question, as numbers a linear model weighs."""
+    """The evidence that the passages answer the question, as numbers a linear model weighs;
+    words are weighed by their rarity in the best passage's own document."""
+    own_idf = vocabulary.idf_in(hits[0].document if hits else None)
     usable = [s for s in scored if not s.heading]
     best = max(usable, key=lambda s: s.score) if usable else None
     names = [n.lower() for n in distinctive_names(question, vocabulary)]
@@ -195,9 +247,9 @@ def features(question: str, scored: list[ScoredSentence], hits: list[Hit], draft
         "answer_type_missing": answer_type_missing(question, draft_text),
         "names_not_in_passages": float(sum(n not in passages for n in names)),
         "names_not_in_draft": float(sum(n not in draft_text.lower() for n in names)),
-        "draft_coverage": coverage(question, draft_text, vocabulary.idf),
+        "draft_coverage": coverage(question, draft_text, own_idf),
         # Also the measure of the figure rule (Settings.quantity_gap_limit).
-        "quantity_gap": quantity_gap(question, scored, vocabulary.idf),
+        "quantity_gap": quantity_gap(question, scored, own_idf),
     }
 
 
