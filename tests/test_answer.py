@@ -12,7 +12,7 @@ from assistant.answering.compose import verify_citation
 from assistant.answering.compose import with_marker as _with_marker
 from assistant.answering.outline import asks_only_about, named_section
 from assistant.answering.rules import passage_span
-from assistant.answering.sentences import defined_term, definition_bonus
+from assistant.answering.sentences import defined_term, definition_bonus, leans_back
 from assistant.answering.types import Citation, ScoredSentence
 from assistant.config import Settings
 from assistant.retrieve import Hit
@@ -304,6 +304,17 @@ def test_an_answer_does_not_open_with_a_sentence_that_leans_on_one_it_leaves_out
     picked = passage_span("What was the best option?", _scored((long_lead, 0.4), (best, 0.9)), [],
                           Settings(span_max_words=30, answer_max_words=40))
     assert [s.text for s in picked] == [best]  # never past answer_max_words
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("sentence, leaning", [
+    ("This would clearly have been the best option.", True), ("However, the Council disagreed.", True),
+    ("The first is a failure to communicate the mandate.", True), ("Second, the environment is insecure.", True),
+    ("Finally, the budget is limited.", True), ("The first UN mission in the country was deployed in 2013.", False),
+    ("First, since the mandate is government-focused, it is limited.", False), ("Thereafter the Council met.", False),
+])
+def test_a_sentence_leaning_on_an_earlier_one_is_told_apart(sentence, leaning):
+    assert leans_back(sentence) is leaning
 
 
 @pytest.mark.parametrize("question, kind_heading", [

@@ -14,8 +14,10 @@ from ..retrieve import Hit
 from .types import ScoredSentence
 
 # A sentence that leans on the one before it ('This was ...', 'However, ...') needs it to be read.
-LEANS_BACK = re.compile(r"^(?:this|these|that|those|it|its|they|their|such|however|but|yet|moreover|furthermore|"
-                        r"in addition|additionally|as a result|therefore|thus|hence|nevertheless|still|also|he|she)\b",
+LEANS_BACK = re.compile(r"^(?:(?:this|these|that|those|it|its|they|their|such|however|but|yet|moreover|furthermore|"
+                        r"in addition|additionally|as a result|therefore|thus|hence|nevertheless|still|also|he|she|"
+                        r"the (?:first|second|third|fourth|fifth|sixth|last|latter|former) (?:is|was|are|were|one))\b|"
+                        r"(?:second|third|fourth|fifth|finally|lastly),)",  # an item of a list announced before
                         re.I)
 LIST_ITEM = re.compile(r"^(?:[•▪-]\s|\d{1,2}\.\s|[a-h]\)\s)")
 # A figure or table caption, or an axis label: never an answer sentence.
