@@ -24,7 +24,7 @@ from assistant import briefing
 from assistant.config import Settings
 from assistant.conversation import Conversation
 from assistant.display import (CLOSEST_HEADING, NOT_ADDRESSED, Card, Turn, addition_messages, answer_cards,
-                               documents_note, escape, filter_note, highlight, markdown_lines, refusal_cards,
+                               documents_note, escape, filter_note, highlight, markdown_lines, pages_label, refusal_cards,
                                refusal_reason, shown_question, trim_context, understood_as)
 from assistant.errors import AssistantError
 from assistant.service import Assistant, BuildProgress
@@ -197,7 +197,7 @@ def document_entry(settings: Settings, document: ShelfDocument, removable: bool)
     """One document: short title, file, pages and chunks, and its remove button."""
     with st.container(border=True):
         st.markdown(f"**{escape(document.short_title or document.name)}**")
-        pages = f"{document.pages} pages · " if document.pages else ""
+        pages = f"{pages_label(document)} · " if document.pages else ""
         st.caption(f"{escape(document.file)} · {pages}{document.chunks} chunks")
         remove_button(settings, f"remove-{document.name}", document.name, document.short_title or document.name,
                       removable, "The last document stays: add another one first.")

@@ -26,6 +26,14 @@ _PUNCTUATION = re.compile("([" + re.escape(string.punctuation) + "])")
 _SENTENCE_END = re.compile(r"[.!?…][”’\"')\]]*\s+|\n\s*\n")
 
 
+def pages_label(document: Any) -> str:
+    """How many pages a shelf document has: a PDF's pages, or for a text file the printed page
+    numbers its text shows (an extraction may keep only a few running headers)."""
+    if document.file.lower().endswith(".pdf"):
+        return f"{document.pages} pages"
+    return f"{document.pages} page numbers in the text"
+
+
 def escape(text: str) -> str:
     """Every ASCII punctuation mark backslash-escaped: Markdown shows the text as it is."""
     return _PUNCTUATION.sub(r"\\\1", text)
@@ -304,7 +312,7 @@ def addition_messages(report: Any) -> list[tuple[str, str]]:
     per file: "success" for a document added, "error" for a file not added or not indexed."""
     messages = []
     for document in report.added:
-        pages = f"{document.pages} pages, " if document.pages else ""
+        pages = f"{pages_label(document)}, " if document.pages else ""
         messages.append(("success", f"Added {escape(document.short_title or document.name)} "
                                     f"({escape(document.file)}): {pages}{document.chunks} chunks."))
     messages += [("error", f"Not added: {escape(n.file)}: {escape(n.reason)}") for n in report.not_added]

@@ -334,7 +334,7 @@ def test_upload_ask_both_documents_and_remove(shelf_root: Path, tmp_path_factory
         [e.value for e in at.sidebar.error]
     assert f"{RAILWAYS_NAME}.pdf" in shelf_files_of(shelf_root)
     listed = sidebar_text(at).replace("\\", "")
-    assert f"{RAILWAYS_NAME}.pdf · 4 pages · " in listed and f"{REPORT_NAME}.txt · " in listed
+    assert f"{RAILWAYS_NAME}.pdf · 4 pages · " in listed and f"{REPORT_NAME}.txt · 11 page numbers in the text · " in listed
     assert any("2 reports" in c for c in captions(at))
     assert at.multiselect(key="search_documents").options  # now there is a choice
 
