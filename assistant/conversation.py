@@ -170,7 +170,7 @@ def replace_part(fragment: str, previous: str) -> str | None:
 def framework_item(ordinal: str, noun: str, earlier: list[str], kinds: tuple[str, ...],
                    aliases: Mapping[str, Sequence[str]]) -> str | None:
     """'the sixth principle (Fares and Ticketing)' for 'the sixth one' after a question on
-    the dimensions; 'last' is the highest number the framework's aliases give that kind."""
+    the principles; 'last' is the highest number the framework's aliases give that kind."""
     kind = noun if noun in kinds else next(
         (k for text in earlier for k in kinds if re.search(rf"\b{re.escape(k)}s?\b", text, re.I)), None)
     if kind is None or (noun and noun not in ("one", kind)):
@@ -325,7 +325,8 @@ def subject_anchors(subject_names: Sequence[str], chapter_titles: Sequence[str],
     ('mandate', 'mission'), and the words a reader names any report by ('report', 'findings')."""
     texts = [*subject_names, *(plain_title(t) for t in chapter_titles), *kinds, SELF_REFERENCE]
     words = {t for text in texts for t in lexical_tokens(text)} | set(common_words)
-    return frozenset(w for w in words if w not in set(lexical_tokens(" ".join(NOT_ANCHORS))) and not w.isdigit())
+    excluded = set(lexical_tokens(" ".join(NOT_ANCHORS)))
+    return frozenset(w for w in words if w not in excluded and not w.isdigit())
 
 
 def _bare_ordinal(question: str) -> bool:
