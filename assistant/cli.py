@@ -209,8 +209,10 @@ def format_answer(answer) -> str:
     several = len({p.document for p in answer.passages}) > 1
     lines = [answer.answer, ""]
     if answer.abstained:
-        if answer.reason:
-            lines += [f"Why: {answer.reason}", ""]
+        if answer.reason:  # the refusal's wording, then its reason once (the answer text holds both)
+            from .briefing import refusal_wording
+
+            lines = [refusal_wording(answer), "", f"Why: {answer.reason}", ""]
         lines.append("Closest passages (not an answer):")
         for hit in answer.passages[:3]:
             lines.append(f"  - {_locator(hit, several)}: {hit.text[:160]}…")

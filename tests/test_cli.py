@@ -380,3 +380,13 @@ def test_an_index_folder_that_cannot_be_written_is_a_message(small_shelf, tmp_pa
     code = cli.main(["--documents-dir", str(small_shelf / "documents"), "--index-dir", str(blocker / "index"), "index"])
     err = capsys.readouterr().err
     assert code == 1 and err.startswith("error: ") and str(blocker) in err and "Traceback" not in err, err
+
+
+def test_a_refusal_on_the_terminal_gives_its_reason_once(assistant):
+    from assistant.cli import format_answer
+
+    answer = assistant.ask("What is the capital of France?")
+    assert answer.abstained and answer.reason
+    text = format_answer(answer)
+    assert text.count(answer.reason) == 1 and f"Why: {answer.reason}" in text
+    assert text.splitlines()[0] == answer.answer[: -len(answer.reason)].strip()
