@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -35,11 +36,17 @@ def lexical_tokens(text: str) -> list[str]:
 
 def inverse_document_frequency(texts: list[str]) -> dict[str, float]:
     """log(1 + N / (1 + df)) per token: how much a shared word says about a match."""
-    counts: dict[str, int] = {}
-    for text in texts:
-        for token in set(lexical_tokens(text)):
-            counts[token] = counts.get(token, 0) + 1
-    return {token: math.log(1 + len(texts) / (1 + n)) for token, n in counts.items()}
+    return idf_from_frequencies(document_frequencies(texts), len(texts))
+
+
+def document_frequencies(texts: list[str]) -> Counter:
+    """In how many of the texts each token occurs."""
+    return Counter(token for text in texts for token in set(lexical_tokens(text)))
+
+
+def idf_from_frequencies(frequencies: Counter, texts: int) -> dict[str, float]:
+    """log(1 + N / (1 + df)) per token, from the document frequencies of N texts."""
+    return {token: math.log(1 + texts / (1 + n)) for token, n in frequencies.items()}
 
 
 def lexical_text(chunk: Chunk, aliases: dict[str, list[str]]) -> str:

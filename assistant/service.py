@@ -14,7 +14,6 @@ from .conversation import Conversation, subject_anchors
 from .embed import load_embedder
 from .errors import QuestionError
 from .index import BuildProgress, ProgressCallback, open_index
-from .lexical import inverse_document_frequency
 from .profile import DEFAULT_REFUSAL, DocumentProfile, shelf_profiles
 from .retrieve import Retriever, plain_title
 from .sections import SectionPath
@@ -78,14 +77,12 @@ class Assistant:
         self.reference_kinds = tuple(dict.fromkeys(k for kinds in self._kinds.values() for k in kinds))
         # The numbered names of every document's sections, by title, for follow-ups ('the third one').
         self.reference_aliases = {title: names for aliases in self._aliases.values() for title, names in aliases.items()}
-        chunk_texts = [c.text for c in self.index.chunks]
-        self._vocabulary = build_vocabulary(list(self.index.documents.values()) or chunk_texts, chunk_texts,
-                                            inverse_document_frequency(chunk_texts),
-                                            [n for p in self.profiles.values() for n in p.subject_names],
-                                            self.index.documents or None, [c.document for c in self.index.chunks])
+        subject_names = [n for p in self.profiles.values() for n in p.subject_names]
+        self._vocabulary = build_vocabulary([c.text for c in self.index.chunks], [c.document for c in self.index.chunks],
+                                            self.index.documents or None, subject_names)
         self._chapter_list = list(dict.fromkeys(c.section.chapter for c in self.index.chunks if c.kind == "body"))
-        self.reference_anchors = subject_anchors([n for p in self.profiles.values() for n in p.subject_names],
-                                                 self._chapter_list, self.reference_kinds, self._vocabulary.common)
+        self.reference_anchors = subject_anchors(subject_names, self._chapter_list, self.reference_kinds,
+                                                 self._vocabulary.common)
 
     @classmethod
     def load(cls, settings: Settings | None = None, progress: ProgressCallback | None = None,

@@ -134,10 +134,9 @@ def test_a_second_document_does_not_move_the_first_ones_evidence():
               for k in range(30)]
     texts = {"report": "\n".join(report), "manual": "\n".join(manual)}
     chunks, owners = report + manual, ["report"] * len(report) + ["manual"] * len(manual)
-    alone = abstention.build_vocabulary([texts["report"]], report, inverse_document_frequency(report), [],
-                                        {"report": texts["report"]}, ["report"] * len(report))
-    shelf = abstention.build_vocabulary(list(texts.values()), chunks, inverse_document_frequency(chunks), [],
-                                        texts, owners)
+    alone = abstention.build_vocabulary(report, ["report"] * len(report), {"report": texts["report"]})
+    shelf = abstention.build_vocabulary(chunks, owners, texts)
+    assert shelf.idf == inverse_document_frequency(chunks) and alone.idf == inverse_document_frequency(report)
     assert shelf.present("report") == alone.present("report") == 2019 and shelf.present("manual") == 2024
     assert shelf.present() == 2024  # no document named: the latest of any
     assert shelf.common_in("report") == alone.common_in("report") and "forc" in shelf.common_in("report")

@@ -8,12 +8,12 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..lexical import STOPWORDS, inverse_document_frequency, lexical_tokens
+from ..lexical import STOPWORDS, document_frequencies, idf_from_frequencies, lexical_tokens
 from ..retrieve import Hit
 from ..text import word_tokens
 from .types import ScoredSentence
@@ -107,35 +107,31 @@ class Vocabulary:
         return lowered in self.words or (bool(tokens) and all(t in self.idf for t in tokens))
 
 
-def build_vocabulary(texts: list[str], chunk_texts: list[str], idf: dict[str, float],
-                     subject_names: list[str] = (), documents: Mapping[str, str] | None = None,
-                     chunk_documents: list[str] | None = None) -> Vocabulary:
-    """The vocabulary of the documents. A word in more than a tenth of a document's passages is
-    common in it (`chunk_documents` names each passage's document; else the passages are one
-    document), and so are the subject names the profiles give (a short document may use its own
-    subject in fewer passages); `common` is what is common in any document. Each document's
-    present (`documents`: name -> text; else the passages as one) is the latest year it names at
-    least three times: a year named once or twice is a plan or an aside ('by early 2020')."""
-    words = frozenset(w for text in texts for w in word_tokens(text))
-    subjects = frozenset(t for name in subject_names for t in lexical_tokens(name))
-    owners = chunk_documents or [""] * len(chunk_texts)
-    passages: dict[str, list[str]] = {}
-    for owner, text in zip(owners, chunk_texts):
-        passages.setdefault(owner, []).append(text)
-    commons = {owner: common_words(own) | subjects for owner, own in passages.items()}
-    idfs = {owner: inverse_document_frequency(own) for owner, own in passages.items()}
+def build_vocabulary(chunk_texts: list[str], chunk_documents: list[str] | None = None,
+                     documents: Mapping[str, str] | None = None, subject_names: Sequence[str] = ()) -> Vocabulary:
+    """The vocabulary of the documents (`documents`: name -> text; else the passages as one
+    document; `chunk_documents` names each passage's document). A word in at least a tenth of a
+    document's passages is common in it, and so are the subject names the profiles give (a short
+    document may use its own subject in fewer passages); `common` is what is common in any
+    document. Each document's present is the latest year it names at least three times: a year
+    named once or twice is a plan or an aside ('by early 2020'). Each passage is tokenised once:
+    the documents' frequencies give both each document's idf and the shelf's."""
     by_document = documents or {"": "\n".join(chunk_texts)}
+    words = frozenset(w for text in by_document.values() for w in word_tokens(text))
+    subjects = frozenset(t for name in subject_names for t in lexical_tokens(name))
+    passages: dict[str, list[str]] = {}
+    for owner, text in zip(chunk_documents or [""] * len(chunk_texts), chunk_texts):
+        passages.setdefault(owner, []).append(text)
+    frequencies = {owner: document_frequencies(own) for owner, own in passages.items()}
+    idfs = {owner: idf_from_frequencies(counts, len(passages[owner])) for owner, counts in frequencies.items()}
+    commons = {owner: frozenset(t for t, n in counts.items() if n >= 0.1 * len(passages[owner])) | subjects
+               for owner, counts in frequencies.items()}
+    idf = idf_from_frequencies(sum(frequencies.values(), Counter()), len(chunk_texts))
     presents = {name: year for name, text in by_document.items() if (year := latest_year(text)) is not None}
     sentences = {name: tuple(frozenset(lexical_tokens(s)) for s in SENTENCE_END.split(text))
                  for name, text in by_document.items()}
     common = frozenset().union(*commons.values()) if commons else subjects
     return Vocabulary(words, idf, common, sentences, presents, commons, idfs)
-
-
-def common_words(passages: list[str]) -> frozenset[str]:
-    """The stemmed words in at least a tenth of the passages: they name nothing in particular."""
-    counts = Counter(t for text in passages for t in set(lexical_tokens(text)))
-    return frozenset(t for t, n in counts.items() if n >= 0.1 * len(passages))
 
 
 def latest_year(text: str) -> int | None:
