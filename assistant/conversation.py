@@ -97,7 +97,8 @@ class Conversation:
         words = content_words(last.resolved_question or last.question).split()
         if pointing_pronoun(question, PERSONAL):  # 'Who carried it out?': 'it' may be what the answer named
             # In lower case: names the next answer need not repeat.
-            words += [w.lower() for w in answer_names(last) if w.lower() not in {k.lower() for k in words}]
+            known = {k.lower() for k in words}
+            words += [w.lower() for w in answer_names(last) if w.lower() not in known]
         return " ".join(dict.fromkeys(words))
 
     def list_item(self, question: str, kinds: tuple[str, ...], aliases: Mapping[str, Sequence[str]]) -> str | None:
