@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Settings, offline_environment
-from .errors import AssistantError
+from .errors import AssistantError, QuestionError
 
 EXIT_OK, EXIT_ERROR, EXIT_GATE = 0, 1, 3
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
@@ -234,12 +234,48 @@ def cmd_ask(args, settings: Settings) -> int:
         if args.question:
             raise CommandError("Give either one question or --input/--output, not both.")
         return ask_batch(args, settings)
+    if not args.question and not sys.stdin.isatty():
+        return ask_piped(args, settings)
     if not args.question:
         raise CommandError("Give a question, e.g. assistant ask \"What does the report say about the mandate?\", "
-                           "or --input QUESTIONS.jsonl --output ANSWERS.jsonl.")
+                           "or pipe questions in, one per line, or --input QUESTIONS.jsonl --output ANSWERS.jsonl.")
     answer = open_assistant(settings, args.document).ask(args.question)
     print(json.dumps(answer.to_dict(), ensure_ascii=False) if args.json else format_answer(answer))
     return EXIT_OK
+
+
+def ask_piped(args, settings: Settings) -> int:
+    """`... | assistant ask`: each non-blank line of standard input is a question on its own (as
+    batch lines without a conversation are), answered in order: the text answers one after the
+    other under their question, or one JSON object per line with --json. A line that cannot be
+    asked (not UTF-8, too long) gets its message on standard error and the others are answered;
+    the exit code then says that one failed."""
+    questions = [(number, raw.rstrip(b"\r\n")) for number, raw in enumerate(sys.stdin.buffer, 1) if raw.strip()]
+    if not questions:
+        raise CommandError("Standard input held no question: pipe one question per line, "
+                           "e.g. echo \"Who carried out the study?\" | assistant ask")
+    assistant = open_assistant(settings, args.document)
+    failed = 0
+    for count, (number, raw) in enumerate(questions):
+        try:
+            answer = assistant.ask(raw.decode("utf-8"))
+        except UnicodeDecodeError as error:
+            failed += _line_error(number, f"not valid UTF-8 (byte {error.start + 1}); pipe UTF-8 text")
+            continue
+        except QuestionError as error:
+            failed += _line_error(number, str(error))
+            continue
+        if args.json:
+            print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
+        else:
+            separator = "\n" if count else ""
+            print(f"{separator}Q: {answer.question}\n{format_answer(answer)}", flush=True)
+    return EXIT_ERROR if failed else EXIT_OK
+
+
+def _line_error(number: int, message: str) -> int:
+    print(f"error: line {number}: {message}", file=sys.stderr)
+    return 1
 
 
 # --- ask --input/--output (batch) -----------------------------------------------------------

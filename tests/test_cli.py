@@ -83,6 +83,31 @@ def test_empty_question_fails_with_a_message():
     assert "empty" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_questions_piped_in_are_answered_in_order_and_a_bad_line_does_not_stop_the_rest():
+    questions = ["How many interviews did the research team conduct?", "", "x" * 10_000, "What does the report say about Kidal?"]
+    result = run("ask", input="\n".join(questions) + "\n")
+    assert result.returncode == 1  # one line could not be asked
+    asked = [line[3:] for line in result.stdout.splitlines() if line.startswith("Q: ")]
+    assert asked == [questions[0], questions[3]]
+    assert result.stdout.count("Sources:") == 2
+    assert "line 3" in result.stderr and "2000" in result.stderr.replace(",", "") and "Traceback" not in result.stderr
+
+
+def test_questions_piped_in_with_json_give_one_answer_object_per_line():
+    result = run("ask", "--json", input="What does the report say about Kidal?\nWhat is the capital of France?\n")
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["question"] for r in records] == ["What does the report say about Kidal?", "What is the capital of France?"]
+    assert not records[0]["abstained"] and records[0]["citations"]
+    assert records[1]["abstained"] and records[1]["reason"]
+
+
+def test_an_empty_pipe_says_how_to_ask():
+    result = run("ask", input="\n  \n")
+    assert result.returncode == 1
+    assert "Standard input held no question" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_an_unknown_document_is_refused_with_the_shelf_listed():
     result = run("ask", "What is FAMA?", "--document", "no-such-report")
     assert result.returncode == 1
