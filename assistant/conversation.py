@@ -247,6 +247,17 @@ EMPTY_SUBJECT = re.compile(r"\b(?:is|are|was|were|should|could|would|will|might|
 # 'that' opening a clause, not pointing back: 'the request that was not met', 'say that the authors ...'.
 CLAUSE_THAT = re.compile(r"\bthat\s+(?=(?:is|are|was|were|has|have|had|would|could|will|can|did|does|do|the|a|an)\b)",
                          re.I)
+# 'that' as a determiner pointing back at what was just said: 'ask for that support', 'How was that
+# situation described?', 'raised that first point'. Only after a preposition or an auxiliary, or
+# before an ordinal, and never before a name or a clause's verb or subject: 'the request that was
+# not met', 'announce that Operation Barkhane would end', 'in that it ...' do not point back. Not
+# 'this' ('this mission' is the document's own) and not 'those' ('those consulted').
+DEMONSTRATIVE = re.compile(rf"\b(?:{PREPOSITIONS}|about|of|by|is|are|was|were|did|does|do|has|have|had)\s+that\s+"
+                           r"(?!(?:is|are|was|were|has|have|had|would|could|will|can|did|does|do|the|a|an|it|they|"
+                           rf"he|she|we|there)\b)(?-i:[a-z])|\bthat\s+(?:{ORDINALS})\b", re.I)
+# A relative word after a noun binds the pronoun that follows it to that noun: 'How do people see
+# the army where it is deployed?', 'the groups which they fund'.
+RELATIVE = re.compile(r"\b(?:where|which|who|whom)\s*$", re.I)
 # Where a question starts a second clause, whose pronouns can point back to a subject the first
 # clause named: 'What is the Pact and who signed it?', 'How was X regarded when it arrived?'.
 CLAUSE_JOIN = re.compile(r"\b(?:and|when|because|since|after|before|if|while|until|once|or|but)\b|,", re.I)
@@ -299,6 +310,8 @@ def is_follow_up(question: str, kinds: tuple[str, ...] = (), anchors: frozenset[
     words = subject_words(rest)
     if not words:  # 'Who won?'; but 'When was the study done?' is about the document itself
         return rest != question or not re.search(DOCUMENT_NAMED, rest, re.I) or pointing_pronoun(rest)
+    if DEMONSTRATIVE.search(rest):
+        return True  # 'How often did the Joint Force ask for that support?': 'that support' was named earlier
     if pointing_pronoun(rest):
         return len(words) <= MAX_ELLIPTICAL_WORDS
     reference = reference_pattern(tuple(kinds))
@@ -361,6 +374,9 @@ def _bound_within(text: str, pronoun: re.Match) -> bool:
     before = text[: pronoun.start()]
     if pronoun.group(0).lower() in POSSESSIVES:
         return bool(subject_words(before))
+    relative = RELATIVE.search(before)
+    if relative and subject_words(before[: relative.start()]):
+        return True  # 'the army where it is deployed'
     joins = list(CLAUSE_JOIN.finditer(before))
     return bool(joins) and bool(NAME.search(before[: joins[-1].start()]))
 
