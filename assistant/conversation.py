@@ -232,6 +232,9 @@ ACRONYM = re.compile(r"[A-Z][A-Z0-9]+")
 PRONOUN = re.compile(r"\b(?:it|its|this|that|these|those|they|them|their|there|he|she|him|his|her|the same|the latter|"
                      r"the former|(?:which|that|this|the\s+\w+)\s+ones?)\b", re.I)
 POSSESSIVES = frozenset("its their his her".split())
+# A noun after an article or a possessive: what a later 'its'/'their' can stand for.
+NOUN_BEFORE = re.compile(r"\b(?:the|a|an|its|their|his|her|each|every|this|these|those|some|many|most)\s+(?:[\w’'-]+\s+)?[\w’'-]{3,}",
+                         re.I)
 # The pronouns that stand for a thing or a person, not a place ('there') or a statement ('that').
 PERSONAL = re.compile(r"\b(?:it|they|them|he|him|she|her)\b", re.I)
 DOCUMENT_NAMED = r"\b(?:the|this) (?:report|study|assessment|authors?|document)\b"
@@ -373,7 +376,9 @@ def pointing_pronoun(question: str, pronouns: re.Pattern = PRONOUN) -> bool:
 def _bound_within(text: str, pronoun: re.Match) -> bool:
     before = text[: pronoun.start()]
     if pronoun.group(0).lower() in POSSESSIVES:
-        return bool(subject_words(before))
+        # Bound to a noun named before it ('How has MINUSMA used its good offices?', 'the agency
+        # used its offices'), not to a verb ('Who supports its mediation?' points back).
+        return bool(NAME.search(before) or NOUN_BEFORE.search(before))
     relative = RELATIVE.search(before)
     if relative and subject_words(before[: relative.start()]):
         return True  # 'the army where it is deployed'

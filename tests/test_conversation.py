@@ -346,6 +346,14 @@ def test_a_pronoun_after_a_relative_word_belongs_to_the_noun_before_it():
     assert is_follow_up("Who led it?")
 
 
+@pytest.mark.fast
+def test_a_possessive_belongs_to_a_noun_before_it_not_to_a_verb():
+    assert is_follow_up("Who supports its mediation?")  # 'supports' is no noun 'its' could stand for
+    assert is_follow_up("What are its risks?")
+    assert not is_follow_up("How has MINUSMA used its good offices?")
+    assert not is_follow_up("How has the agency used its good offices?")
+
+
 def _items(split: str) -> list[dict]:
     """The questions of one evaluation split (never the blind one: it is not read here)."""
     path = Path(__file__).resolve().parent.parent / "eval" / f"{split}.jsonl"
