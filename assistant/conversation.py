@@ -152,10 +152,27 @@ ADDED_TOPIC = re.compile(r"\s*\([^()]*\)\s*$")
 
 def replace_part(fragment: str, previous: str) -> str | None:
     """The previous question with its part of the same form replaced by the new topic: a phrase
-    opened by the same preposition ('in Kidal' for 'in the North'), or a name for its only name
-    ('the Plateforme' for 'the CMA'). None when the previous question has no such part."""
+    opened by the same preposition ('in Kidal' for 'in the North'), a name for its only name
+    ('the Plateforme' for 'the CMA'), or a common noun for the noun a short question ends on
+    ('the benefits' for 'What are the disadvantages?'). The topic the conversation added to the
+    previous question stays when that question could not stand without it ('What are the
+    disadvantages? (counter-terrorism mission)'); else it goes, since it may hold the very part
+    replaced ('How did the vote go in Gao? (vote in Gao north)'). None when the previous question
+    has no such part."""
     fragment = fragment.strip().rstrip("?").strip()
-    asked = ADDED_TOPIC.sub("", previous).strip()
+    added = ADDED_TOPIC.search(previous)
+    asked = previous[: added.start()].strip() if added else previous.strip()
+    replaced = _replaced_part(fragment, asked)
+    if not replaced:
+        return None
+    return f"{replaced}{added.group(0).rstrip()}" if added and is_follow_up(asked) else replaced
+
+
+# A short question ending on its one noun phrase: 'What are the disadvantages?', 'What was the main risk?'.
+ENDING_NOUN = re.compile(r"\bthe\s+(?:[a-z][\w’'-]*\s+)?[a-z][\w’'-]*(?=\s*\?*\s*$)")
+
+
+def _replaced_part(fragment: str, asked: str) -> str | None:
     opening = PREPOSITION.match(fragment)
     if opening:
         # The same preposition up to the end of its clause: 'in the North' in 'How is X perceived in the North?'
@@ -165,6 +182,11 @@ def replace_part(fragment: str, previous: str) -> str | None:
         names = list(re.finditer(r"(?:\bthe\s+)?(?<!^)\b[A-Z][\w’'-]*(?:\s+[A-Z0-9][\w’'-]*)*", asked))
         if len(names) == 1:  # with two ('Why does the AU doubt the G5 force?') which one is meant is a guess
             return f"{asked[: names[0].start()]}{fragment}{asked[names[0].end():]}"
+        return None
+    ending = ENDING_NOUN.search(asked)
+    if re.fullmatch(r"the\s+[a-z][\w’'-]*(?:\s+[a-z][\w’'-]*)?", fragment) and ending \
+            and len(subject_words(asked)) <= MAX_UNNAMED_WORDS:
+        return f"{asked[: ending.start()]}{fragment}{asked[ending.end():]}"
     return None
 
 

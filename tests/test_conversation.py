@@ -207,6 +207,18 @@ def test_a_new_topic_replaces_the_part_of_the_previous_question_it_matches():
 
 
 @pytest.mark.fast
+def test_a_new_noun_takes_the_place_of_the_noun_a_short_question_ended_on():
+    # The previous question leaned on its added topic for its subject: the topic stays.
+    conversation = asked("What are the disadvantages? (MINUSMA turned counter-terrorism mission)")
+    assert conversation.resolve("And the benefits?") == "What are the benefits? (MINUSMA turned counter-terrorism mission)"
+    conversation = asked("How is it perceived in the North? (MINUSMA role)")
+    assert conversation.resolve("And in Kidal?") == "How is it perceived in Kidal? (MINUSMA role)"
+    # A question with a subject of its own keeps its nouns: the new one is a topic, not a swap.
+    conversation = asked("What is the long-term future of the railway network?")
+    assert conversation.resolve("And the coast?") == "the coast (long-term future railway network)"
+
+
+@pytest.mark.fast
 def test_a_new_name_is_not_swapped_in_when_the_previous_question_names_two():
     """'the AU' or 'the G5 Sahel force'? Guessing would ask a question nobody asked: the topic
     words are added instead."""
