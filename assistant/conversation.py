@@ -152,10 +152,27 @@ ADDED_TOPIC = re.compile(r"\s*\([^()]*\)\s*$")
 
 def replace_part(fragment: str, previous: str) -> str | None:
     """The previous question with its part of the same form replaced by the new topic: a phrase
-    opened by the same preposition ('in Kidal' for 'in the North'), or a name for its only name
-    ('the Plateforme' for 'the CMA'). None when the previous question has no such part."""
+    opened by the same preposition ('in Kidal' for 'in the North'), a name for its only name
+    ('the Plateforme' for 'the CMA'), or a common noun for the noun a short question ends on
+    ('the benefits' for 'What are the disadvantages?'). The topic the conversation added to the
+    previous question stays when that question could not stand without it ('What are the
+    disadvantages? (counter-terrorism mission)'); else it goes, since it may hold the very part
+    replaced ('How did the vote go in Gao? (vote in Gao north)'). None when the previous question
+    has no such part."""
     fragment = fragment.strip().rstrip("?").strip()
-    asked = ADDED_TOPIC.sub("", previous).strip()
+    added = ADDED_TOPIC.search(previous)
+    asked = previous[: added.start()].strip() if added else previous.strip()
+    replaced = _replaced_part(fragment, asked)
+    if not replaced:
+        return None
+    return f"{replaced}{added.group(0).rstrip()}" if added and is_follow_up(asked) else replaced
+
+
+# A short question ending on its one noun phrase: 'What are the disadvantages?', 'What was the main risk?'.
+ENDING_NOUN = re.compile(r"\bthe\s+(?:[a-z][\w’'-]*\s+)?[a-z][\w’'-]*(?=\s*\?*\s*$)")
+
+
+def _replaced_part(fragment: str, asked: str) -> str | None:
     opening = PREPOSITION.match(fragment)
     if opening:
         # The same preposition up to the end of its clause: 'in the North' in 'How is X perceived in the North?'
@@ -165,6 +182,11 @@ def replace_part(fragment: str, previous: str) -> str | None:
         names = list(re.finditer(r"(?:\bthe\s+)?(?<!^)\b[A-Z][\w’'-]*(?:\s+[A-Z0-9][\w’'-]*)*", asked))
         if len(names) == 1:  # with two ('Why does the AU doubt the G5 force?') which one is meant is a guess
             return f"{asked[: names[0].start()]}{fragment}{asked[names[0].end():]}"
+        return None
+    ending = ENDING_NOUN.search(asked)
+    if re.fullmatch(r"the\s+[a-z][\w’'-]*(?:\s+[a-z][\w’'-]*)?", fragment) and ending \
+            and len(subject_words(asked)) <= MAX_UNNAMED_WORDS:
+        return f"{asked[: ending.start()]}{fragment}{asked[ending.end():]}"
     return None
 
 
@@ -232,6 +254,9 @@ ACRONYM = re.compile(r"[A-Z][A-Z0-9]+")
 PRONOUN = re.compile(r"\b(?:it|its|this|that|these|those|they|them|their|there|he|she|him|his|her|the same|the latter|"
                      r"the former|(?:which|that|this|the\s+\w+)\s+ones?)\b", re.I)
 POSSESSIVES = frozenset("its their his her".split())
+# A noun after an article or a possessive: what a later 'its'/'their' can stand for.
+NOUN_BEFORE = re.compile(r"\b(?:the|a|an|its|their|his|her|each|every|this|these|those|some|many|most)\s+(?:[\w’'-]+\s+)?[\w’'-]{3,}",
+                         re.I)
 # The pronouns that stand for a thing or a person, not a place ('there') or a statement ('that').
 PERSONAL = re.compile(r"\b(?:it|they|them|he|him|she|her)\b", re.I)
 DOCUMENT_NAMED = r"\b(?:the|this) (?:report|study|assessment|authors?|document)\b"
@@ -247,6 +272,17 @@ EMPTY_SUBJECT = re.compile(r"\b(?:is|are|was|were|should|could|would|will|might|
 # 'that' opening a clause, not pointing back: 'the request that was not met', 'say that the authors ...'.
 CLAUSE_THAT = re.compile(r"\bthat\s+(?=(?:is|are|was|were|has|have|had|would|could|will|can|did|does|do|the|a|an)\b)",
                          re.I)
+# 'that' as a determiner pointing back at what was just said: 'ask for that support', 'How was that
+# situation described?', 'raised that first point'. Only after a preposition or an auxiliary, or
+# before an ordinal, and never before a name or a clause's verb or subject: 'the request that was
+# not met', 'announce that Operation Barkhane would end', 'in that it ...' do not point back. Not
+# 'this' ('this mission' is the document's own) and not 'those' ('those consulted').
+DEMONSTRATIVE = re.compile(rf"\b(?:{PREPOSITIONS}|about|of|by|is|are|was|were|did|does|do|has|have|had)\s+that\s+"
+                           r"(?!(?:is|are|was|were|has|have|had|would|could|will|can|did|does|do|the|a|an|it|they|"
+                           rf"he|she|we|there)\b)(?-i:[a-z])|\bthat\s+(?:{ORDINALS})\b", re.I)
+# A relative word after a noun binds the pronoun that follows it to that noun: 'How do people see
+# the army where it is deployed?', 'the groups which they fund'.
+RELATIVE = re.compile(r"\b(?:where|which|who|whom)\s*$", re.I)
 # Where a question starts a second clause, whose pronouns can point back to a subject the first
 # clause named: 'What is the Pact and who signed it?', 'How was X regarded when it arrived?'.
 CLAUSE_JOIN = re.compile(r"\b(?:and|when|because|since|after|before|if|while|until|once|or|but)\b|,", re.I)
@@ -299,6 +335,8 @@ def is_follow_up(question: str, kinds: tuple[str, ...] = (), anchors: frozenset[
     words = subject_words(rest)
     if not words:  # 'Who won?'; but 'When was the study done?' is about the document itself
         return rest != question or not re.search(DOCUMENT_NAMED, rest, re.I) or pointing_pronoun(rest)
+    if DEMONSTRATIVE.search(rest):
+        return True  # 'How often did the Joint Force ask for that support?': 'that support' was named earlier
     if pointing_pronoun(rest):
         return len(words) <= MAX_ELLIPTICAL_WORDS
     reference = reference_pattern(tuple(kinds))
@@ -360,7 +398,12 @@ def pointing_pronoun(question: str, pronouns: re.Pattern = PRONOUN) -> bool:
 def _bound_within(text: str, pronoun: re.Match) -> bool:
     before = text[: pronoun.start()]
     if pronoun.group(0).lower() in POSSESSIVES:
-        return bool(subject_words(before))
+        # Bound to a noun named before it ('How has MINUSMA used its good offices?', 'the agency
+        # used its offices'), not to a verb ('Who supports its mediation?' points back).
+        return bool(NAME.search(before) or NOUN_BEFORE.search(before))
+    relative = RELATIVE.search(before)
+    if relative and subject_words(before[: relative.start()]):
+        return True  # 'the army where it is deployed'
     joins = list(CLAUSE_JOIN.finditer(before))
     return bool(joins) and bool(NAME.search(before[: joins[-1].start()]))
 

@@ -207,6 +207,18 @@ def test_a_new_topic_replaces_the_part_of_the_previous_question_it_matches():
 
 
 @pytest.mark.fast
+def test_a_new_noun_takes_the_place_of_the_noun_a_short_question_ended_on():
+    # The previous question leaned on its added topic for its subject: the topic stays.
+    conversation = asked("What are the disadvantages? (MINUSMA turned counter-terrorism mission)")
+    assert conversation.resolve("And the benefits?") == "What are the benefits? (MINUSMA turned counter-terrorism mission)"
+    conversation = asked("How is it perceived in the North? (MINUSMA role)")
+    assert conversation.resolve("And in Kidal?") == "How is it perceived in Kidal? (MINUSMA role)"
+    # A question with a subject of its own keeps its nouns: the new one is a topic, not a swap.
+    conversation = asked("What is the long-term future of the railway network?")
+    assert conversation.resolve("And the coast?") == "the coast (long-term future railway network)"
+
+
+@pytest.mark.fast
 def test_a_new_name_is_not_swapped_in_when_the_previous_question_names_two():
     """'the AU' or 'the G5 Sahel force'? Guessing would ask a question nobody asked: the topic
     words are added instead."""
@@ -312,3 +324,68 @@ def test_a_short_standalone_question_mid_conversation_is_searched_as_typed(assis
         answer = assistant.ask(question, conversation)
         assert answer.understood_as is None, answer.resolved_question
         assert answer.answer == assistant.ask(question).answer
+
+
+# --- 'that support', 'that first point': a determiner pointing back, whatever the length ----
+
+@pytest.mark.fast
+@pytest.mark.parametrize("question", [
+    "How often did the Joint Force actually ask for that support?",
+    "How many Malians raised that first point in the survey?",
+    "How was that situation described in the past?",
+    "What did the Security Council decide about that request in June 2019?"])
+def test_that_as_a_determiner_makes_a_follow_up_however_long(question):
+    assert is_follow_up(question)
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("question", [
+    "When did France announce that Operation Barkhane would end?",  # 'that' opens a clause
+    "What did the gendarmerie request that was largely not delivered?",
+    "Is there evidence that displaced families felt safe enough to go home?",
+    "What would happen if the peacekeepers left, according to those consulted?",
+    "What makes this mission's protection mandate unusual?"])  # 'this' is the document's own
+def test_that_opening_a_clause_does_not_make_a_follow_up(question):
+    assert not is_follow_up(question)
+
+
+@pytest.mark.fast
+def test_a_pronoun_after_a_relative_word_belongs_to_the_noun_before_it():
+    assert not is_follow_up("How do people see the army where it is deployed?")
+    assert not is_follow_up("Which armed groups does the government arm, and which regions are they in?")
+    # A question that opens with the relative word has no noun before it: the pronoun points back.
+    assert is_follow_up("Where was it stationed?")
+    assert is_follow_up("Who led it?")
+
+
+@pytest.mark.fast
+def test_a_possessive_belongs_to_a_noun_before_it_not_to_a_verb():
+    # Both words name the document's subject, so only the unbound 'its' makes these follow-ups.
+    anchors = subject_anchors([], ["I. Mediation", "II. Risks and Support"], [], frozenset())
+    assert {"mediat", "risk", "support"} <= anchors
+    assert is_follow_up("Who supports its mediation?", (), anchors)  # 'supports' is no noun 'its' could stand for
+    assert is_follow_up("What are its risks?", (), anchors)
+    assert not is_follow_up("How has MINUSMA used its good offices?")
+    assert not is_follow_up("How has the agency used its good offices?")
+
+
+def _items(split: str) -> list[dict]:
+    """The questions of one evaluation split (never the blind one: it is not read here)."""
+    path = Path(__file__).resolve().parent.parent / "eval" / f"{split}.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("split", ["dev", "test"])
+def test_no_evaluation_question_is_rewritten_after_two_other_turns(assistant, split):
+    """Every dev and test question stands on its own: asked after the two questions before it in
+    the file (with their gold answers as the answers given), it is searched exactly as typed."""
+    items = _items(split)
+    rewritten = []
+    for n, item in enumerate(items):
+        conversation = Conversation([Answer(p["question"], p["answer"], False, (), (), p["question"])
+                                     for p in (items[n - 2], items[n - 1])])
+        resolved = conversation.resolve(item["question"], assistant.reference_kinds, assistant.reference_aliases,
+                                        assistant.reference_anchors)
+        if resolved != item["question"]:
+            rewritten.append((item["question"], resolved))
+    assert not rewritten, rewritten
