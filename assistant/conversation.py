@@ -57,7 +57,7 @@ class Conversation:
         `kinds` are the framework kinds of the documents searched ('scenario', 'part'),
         `aliases` their numbered names by section title ('second scenario', 'scenario 2') and
         `anchors` the stemmed words that name the documents' own subject (see `is_follow_up`)."""
-        if not self.turns or not is_follow_up(question, kinds, anchors):
+        if not self.turns or not is_follow_up(question, kinds, anchors, self.last_words()):
             return question
         aliases = aliases or {}
         previous = self.turns[-1].resolved_question or self.turns[-1].question
@@ -83,6 +83,11 @@ class Conversation:
                 return replaced
             return f"{topic.group(1)} ({self.topic(question)})"
         return f"{question.rstrip()} ({self.topic(question)})"
+
+    def last_words(self) -> frozenset[str]:
+        """The stemmed words of the last turn: its question as understood, and its answer."""
+        last = self.turns[-1]
+        return frozenset(lexical_tokens(f"{last.resolved_question or last.question} {last.answer}"))
 
     def topic(self, question: str = "") -> str:
         """What the last turn was about: the words of its question (for a follow-up, of the
@@ -288,6 +293,13 @@ RELATIVE = re.compile(r"\b(?:where|which|who|whom)\s*$", re.I)
 CLAUSE_JOIN = re.compile(r"\b(?:and|when|because|since|after|before|if|while|until|once|or|but)\b|,", re.I)
 # A definition question about a term named without an article: 'What is peacekeeping?'.
 DEFINITION = re.compile(r"^\s*(?:what|who)\s+(?:is|are|was|were)\s+(?!the\b)[\w’'-]+(?:\s+[\w’'-]+){0,2}\s*\??\s*$", re.I)
+# Nouns that name a thing only in relation to another ('the disadvantages' of what was discussed).
+RELATIONAL_STEMS = frozenset(lexical_tokens(
+    "advantages disadvantages benefits drawbacks pros cons risks costs reasons causes consequences effects "
+    "results outcome impact alternatives difference differences purpose aim goal response reaction problem "
+    "problems challenges obstacles limits criticism"))
+# A year names what a question is about: 'What happened in 2012?'.
+YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 # A question with no name and at most this many subject words leans on the conversation for its
 # subject ('Who won?', 'Were the soldiers prosecuted?').
 MAX_UNNAMED_WORDS = 2
@@ -313,12 +325,14 @@ NUMBERED = re.compile(r"\b[a-z]+\s+\d{1,2}[a-h]?\b(?![/.,]\d)", re.I)
 NAME = re.compile(r"(?<=\s)[\"'‘“(]*[A-Z][\w’'-]*")
 
 
-def is_follow_up(question: str, kinds: tuple[str, ...] = (), anchors: frozenset[str] = frozenset()) -> bool:
+def is_follow_up(question: str, kinds: tuple[str, ...] = (), anchors: frozenset[str] = frozenset(),
+                 last_words: frozenset[str] | None = None) -> bool:
     """Whether a question cannot stand on its own: 'Why?', 'What about the harbour?', 'And the
     coast?', 'And the third?', a pronoun that points outside the question in a question too short
     to name its own subject ('What are its risks?'), a question opened by 'And'/'So' that names no
     subject ('And who provides most of the troops?'), or one with no name and at most two words of
-    subject ('Who won?', 'Were the soldiers prosecuted?') unless one of those words is an anchor:
+    subject ('Who won?', 'Were the soldiers prosecuted?' when the last turn, `last_words`, named
+    the soldiers: see `leans_on_last_turn`) unless one of those words is an anchor:
     a word that names the documents' own subject, a chapter or a framework ('What is the
     mandate?', 'What are the main findings?', 'When was the study done?' ask about the document,
     not about the last answer; see `subject_anchors`). A question that names its subject is never a
@@ -346,7 +360,23 @@ def is_follow_up(question: str, kinds: tuple[str, ...] = (), anchors: frozenset[
         return len(words) <= MAX_CONTINUING_WORDS
     if anchors & set(lexical_tokens(" ".join(words))):
         return False
-    return len(words) <= MAX_UNNAMED_WORDS and not DEFINITION.match(rest)
+    if len(words) > MAX_UNNAMED_WORDS or DEFINITION.match(rest) or YEAR.search(rest):
+        return False
+    return last_words is None or leans_on_last_turn(rest, words, last_words)
+
+
+def leans_on_last_turn(question: str, words: list[str], last_words: frozenset[str]) -> bool:
+    """Whether a short question with no name leans on the last turn. With no thing named by
+    'the ...' it does ('Who won?', 'Why so few?'). A thing named by 'the ...' is the one just
+    mentioned when the last turn said it ('Were the soldiers prosecuted?' after an answer about
+    soldiers), or when it cannot be meant without another thing ('What are the disadvantages?':
+    of what was just discussed); otherwise the question asks about it in the document ('Who
+    trains the army?' after a turn about Kidal asks about the army, not the army in Kidal)."""
+    described = [w for w in words if re.search(rf"\bthe\s+(?:[\w’'-]+\s+)?{re.escape(w)}\b", question, re.I)]
+    if not described:
+        return True
+    stems = set(lexical_tokens(" ".join(described)))
+    return bool(stems & last_words) or bool(stems & RELATIONAL_STEMS)
 
 
 # How a reader names a report and its parts, whatever the report.

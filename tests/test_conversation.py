@@ -9,6 +9,7 @@ import pytest
 
 from assistant.answering.types import Answer
 from assistant.conversation import Conversation, is_follow_up, subject_anchors, swap_reference
+from assistant.lexical import lexical_tokens
 
 DOCUMENTS = Path(__file__).resolve().parent.parent / "documents"
 
@@ -79,6 +80,29 @@ def test_a_new_topic_is_not_rewritten(assistant):
     conversation.add(assistant.ask("What does the report say about Kidal?", conversation))
     question = "How many interviews did the research team conduct?"
     assert assistant.ask(question, conversation).resolved_question == question
+
+
+@pytest.mark.fast
+def test_a_short_question_about_a_thing_leans_back_only_when_the_last_turn_named_it():
+    about_kidal = frozenset(lexical_tokens("What does the report say about Kidal? Kidal is still controlled by the CMA."))
+    about_soldiers = frozenset(lexical_tokens("Who committed the abuses? Malian soldiers were accused of executions."))
+    for question in ("Who trains the army?", "Were the soldiers prosecuted?", "What is the budget?"):
+        assert is_follow_up(question)  # with no conversation to look at, it may lean back
+        assert not is_follow_up(question, last_words=about_kidal), question
+    assert is_follow_up("Were the soldiers prosecuted?", last_words=about_soldiers)
+    # A thing that is only ever something's ('the disadvantages' of what was discussed), or no thing at all.
+    for question in ("What are the disadvantages?", "Who won?", "Why so few?"):
+        assert is_follow_up(question, last_words=about_kidal), question
+    assert not is_follow_up("What happened in 2012?", last_words=about_kidal)  # a year names the subject
+
+
+def test_a_short_question_on_a_new_subject_is_not_rewritten(assistant):
+    conversation = Conversation()
+    conversation.add(assistant.ask("What does the report say about Kidal?", conversation))
+    for question in ("Who trains the army?", "Were the elections fair?", "What happened in 2012?"):
+        answer = assistant.ask(question, conversation)
+        assert answer.understood_as is None, (question, answer.understood_as)
+    assert assistant.ask("What went wrong?", conversation).understood_as  # no subject of its own
 
 
 def test_a_follow_up_can_move_to_the_next_numbered_section(assistant):
