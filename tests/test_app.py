@@ -19,6 +19,7 @@ from assistant import briefing
 from assistant.config import DOCUMENTS_DIR_VARIABLE, INDEX_DIR_VARIABLE, Settings
 from assistant.display import Turn, escape
 from assistant.shelf import read_shelf
+from assistant.text import is_substantive
 from shelf_support import (MINUSMA_QUESTION, RAILWAYS_FACT_PAGE, RAILWAYS_NAME, RAILWAYS_QUESTION, REPORT_NAME,
                            copy_shelf, make_railways_pdf)
 
@@ -171,7 +172,7 @@ def test_refusal_shows_its_reason_and_at_most_three_passages(app: AppTest, refus
     assert 0 < len(headers) <= 3 and all("not an answer" in header for header in headers)
     shown = " ".join(message_markdown(app)).replace("\\", "")
     for hit in refusal.passages:  # footnote stubs and bare addresses are not shown
-        if not briefing.is_substantive(hit.text):
+        if not is_substantive(hit.text):
             assert briefing.flat(hit.text)[:40] not in shown
     assert briefing.NOT_ADDRESSED in app.code[0].value  # a refusal can be copied too
     assert "Why: It never mentions" in briefing.answer_plaintext(refusal)

@@ -100,3 +100,19 @@ def test_every_quotable_sentence_is_clean(index_chunks):
             failures.setdefault(kind, []).append((chunk_id, hits[0][:100]))
     counts = Counter({kind: len(found) for kind, found in failures.items()})
     assert not failures, f"{dict(counts)}: " + "; ".join(f"{k}: {v[:5]}" for k, v in failures.items())
+
+
+def test_a_passage_shown_beside_a_refusal_is_never_a_footnote_or_caption(index_chunks):
+    """Property over every passage of the index: footnotes and figure captions are never shown as
+    closest passages (a table's cells may be: 'What was ASIFU?' is answered only in a table);
+    body prose of twenty words or more always can be."""
+    from assistant.text import is_substantive
+
+    labelled = re.compile(r"^\s*(?:Figure|Table|Chart|Map|Graph)\s+\d+", re.I)
+    shown_wrongly = [c.id for c in index_chunks if is_substantive(c.text)
+                     and (c.kind == "footnote" or (c.kind == "caption" and labelled.match(c.text)))]
+    hidden_wrongly = [c.id for c in index_chunks
+                      if c.kind == "body" and len(c.text.split()) >= 20 and not is_substantive(c.text)]
+    assert not shown_wrongly and not hidden_wrongly, (shown_wrongly[:5], hidden_wrongly[:5])
+    assert not is_substantive("Figure 11: Fatality ratios for UN peacekeeping operations overall due to hostile "
+                              "acts (average annual hostile deaths per 1,000 uniformed personnel deployed)")

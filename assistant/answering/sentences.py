@@ -11,6 +11,7 @@ from ..chunk import Chunk
 from ..config import Settings
 from ..lexical import lexical_tokens
 from ..retrieve import Hit
+from ..text import CAPTION
 from .types import ScoredSentence
 
 # A sentence that leans on the one before it ('This was ...', 'However, ...') needs it to be read.
@@ -20,13 +21,10 @@ LEANS_BACK = re.compile(r"^(?:(?:this|these|that|those|it|its|they|their|such|ho
                         r"(?:second|third|fourth|fifth|finally|lastly),)",  # an item of a list announced before
                         re.I)
 LIST_ITEM = re.compile(r"^(?:[•▪-]\s|\d{1,2}\.\s|[a-h]\)\s)")
-# A figure or table caption, or an axis label: never an answer sentence.
-CAPTION = re.compile(r"^(?:Figure|Fig\.|Table|Graph|Chart|Map|Box|Source)\s*\d*\s*[:.–-]", re.I)
 # A footnote number glued after punctuation ('ISGS.118', '31%.28', 'ECOWAS,114'), not a decimal
 # or a thousands separator ('1.5', '2,000').
 GLUED_MARKER = re.compile(r"(?<![\d.,])[.,;:%)\]”’\"]\d{1,3}(?=\s|$|[”’\"),;:])")
 BROKEN_HYPHEN = re.compile(r"[a-z]-\s+(?:[?!.,;:]|$)")
-URL = re.compile(r"https?://\S+|www\.\S+")
 FACTOID = re.compile(r"^\s*(?:how many|how much|what (?:share|percentage|proportion|number)|when|in which year|which year)\b",
                      re.I)
 DEFINITION = re.compile(r"^\s*(?:(?:what|who)\s+(?:is|are|was|were)\s+(?:the\s+|an?\s+)?(?P<term>[^?]{2,60}?)"
@@ -119,13 +117,3 @@ def quote_defects(text: str) -> list[str]:
     if BROKEN_HYPHEN.search(text):
         defects.append("broken hyphenation")
     return defects
-
-
-def is_substantive(text: str) -> bool:
-    """A passage worth showing beside a refusal: real prose, not a footnote's source reference
-    or a bare web address."""
-    prose = URL.sub(" ", text)
-    words = re.findall(r"[A-Za-z]{2,}", prose)
-    if CAPTION.match(prose.strip()):
-        return False
-    return len(words) >= 12 and not re.match(r"^\s*\d{1,3}\s+(?:[A-Z][\w’'.-]*,|See\b|Ibid|Interview)", prose)

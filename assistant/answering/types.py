@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..retrieve import Hit
+from ..text import is_substantive
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,6 @@ class Answer:
     def closest(self) -> tuple[Hit, ...]:
         """What to show beside a refusal: at most three passages, none that is only a footnote
         reference or a web address."""
-        from .sentences import is_substantive
-
         return tuple(h for h in self.passages if is_substantive(h.text))[:3]
 
     def to_dict(self) -> dict:
