@@ -209,13 +209,13 @@ def format_answer(answer) -> str:
     several = len({p.document for p in answer.passages}) > 1
     lines = [answer.answer, ""]
     if answer.abstained:
-        if answer.reason:  # the refusal's wording, then its reason once (the answer text holds both)
-            from .briefing import refusal_wording
+        from .briefing import closest_passages, excerpt, refusal_wording
 
+        if answer.reason:  # the refusal's wording, then its reason once (the answer text holds both)
             lines = [refusal_wording(answer), "", f"Why: {answer.reason}", ""]
         lines.append("Closest passages (not an answer):")
-        for hit in answer.passages[:3]:
-            lines.append(f"  - {_locator(hit, several)}: {hit.text[:160]}…")
+        for hit in closest_passages(answer):  # never a footnote, a figure caption or a bare address
+            lines.append(f"  - {_locator(hit, several)}: {excerpt(hit.text, 160)}")
     else:
         lines.append("Sources:")
         for c in answer.citations:

@@ -17,6 +17,7 @@ import time
 import pytest
 
 from assistant import cli
+from assistant.text import is_substantive
 from assistant.cli import LogProgress, Step, TerminalProgress
 from assistant.config import PROJECT_ROOT
 
@@ -415,3 +416,13 @@ def test_a_refusal_on_the_terminal_gives_its_reason_once(assistant):
     text = format_answer(answer)
     assert text.count(answer.reason) == 1 and f"Why: {answer.reason}" in text
     assert text.splitlines()[0] == answer.answer[: -len(answer.reason)].strip()
+
+
+def test_a_refusal_in_the_terminal_lists_only_passages_worth_reading(assistant):
+    answer = assistant.ask("How many peacekeepers have died?")
+    assert answer.abstained
+    assert any(not is_substantive(h.text) for h in answer.passages)  # a figure caption or footnote is among them
+    listed = cli.format_answer(answer).split("Closest passages (not an answer):\n", 1)[1].splitlines()
+    assert len(listed) == len(answer.closest) <= 3
+    for line, hit in zip(listed, answer.closest):
+        assert hit.section in line and "\n" not in line
