@@ -45,7 +45,7 @@ INDEX_FORMAT_VERSION = 9
 
 # How many features the abstention model weighs (answering.abstention.ABSTENTION_FEATURES; a
 # test keeps the two equal, so that this module imports nothing from the answering stage).
-ABSTENTION_FEATURE_COUNT = 9
+ABSTENTION_FEATURE_COUNT = 11
 
 # Settings whose change alters what is stored in the index (and so makes it stale).
 INDEX_SETTINGS = ("embedder", "chunk_target_words", "chunk_max_words", "embed_section_titles",
@@ -101,7 +101,7 @@ class Settings:
     number_bonus: float = 0.1  # for a sentence with a figure when the question asks how many/much
     # Logistic abstention model over answering.abstention.ABSTENTION_FEATURES, fitted on the dev
     # split by eval/fit_abstention.py; abstain when the confidence is below the threshold.
-    abstain_weights: tuple[float, ...] = (0.925, -0.254, 4.303, -2.231, -0.133, -0.645, -0.878, 0.946, -3.248)  # one per feature
+    abstain_weights: tuple[float, ...] = (0.925, -0.254, 4.303, -2.231, -0.133, -0.645, -0.878, 0.946, -3.248, 0.0, 0.0)  # one per feature
     abstain_bias: float = -2.705  # the model's intercept
     abstain_threshold: float = 0.189  # with the rules, refuses at most 1.65% of the answerable dev questions
     # Refuse outright when a question asks for an amount and the best sentence with a figure
