@@ -207,6 +207,10 @@ def test_a_name_whose_words_no_sentence_uses_together_is_found():
     # A name with a word never used is the unknown-name rule's business; one of one word is not judged.
     assert names_never_together("What is the mandate of EUCAP Sahel Chad?", vocabulary, "report") == []
     assert names_never_together("What does Niger want?", vocabulary, "report") == []
+    # In Title Case or capitals every word looks like a name: nothing is judged.
+    assert names_never_together("What Is The Mandate Of EUCAP Sahel Niger?", vocabulary, "report") == []
+    assert names_never_together("WHAT IS THE MANDATE OF EUCAP SAHEL NIGER?", vocabulary, "report") == []
+    assert names_never_together("What is EUCAP Sahel Niger?", vocabulary, "report") == ["EUCAP Sahel Niger"]
 
 
 def test_names_the_report_spells_are_not_names_never_together(assistant):

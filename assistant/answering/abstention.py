@@ -273,13 +273,16 @@ def names_never_together(question: str, vocabulary: Vocabulary, document: str | 
     business), is not judged."""
     first = re.match(r"\s*\S+", question)
     body = question[first.end():] if first else question  # the first word is capitalised anyway
+    small = [w for w in re.findall(r"[^\W\d_][\w’'-]*", body) if w.lower() in STOPWORDS]
+    if sum(w[0].isupper() for w in small) * 2 > len(small) > 0:
+        return []  # Title Case or capitals ('Of The'): names cannot be told from the other words
     idf, common = vocabulary.idf_in(document), vocabulary.common_in(document)
     sentences = vocabulary.sentences_of(document)
     found = []
     for match in NAME_RUN.finditer(body):
-        words = set(lexical_tokens(match.group(0)))
-        distinctive = words - common
-        if len(distinctive) < 2 or not words <= idf.keys():
+        tokens = set(lexical_tokens(match.group(0)))
+        distinctive = tokens - common
+        if len(distinctive) < 2 or not tokens <= idf.keys():
             continue
         if not any(distinctive <= sentence for sentence in sentences):
             found.append(match.group(0).strip())
