@@ -101,9 +101,9 @@ class Settings:
     number_bonus: float = 0.1  # for a sentence with a figure when the question asks how many/much
     # Logistic abstention model over answering.abstention.ABSTENTION_FEATURES, fitted on the dev
     # split by eval/fit_abstention.py; abstain when the confidence is below the threshold.
-    abstain_weights: tuple[float, ...] = (0.877, -0.286, 3.991, -2.42, -0.681, -0.727, -0.751, 1.062, -2.885, -2.355, -0.58)  # one per feature
-    abstain_bias: float = -2.43  # the model's intercept
-    abstain_threshold: float = 0.142  # with the rules, refuses at most 1.8% of the answerable dev questions
+    abstain_weights: tuple[float, ...] = (1.01, -0.312, 3.637, -2.508, -0.902, -0.783, -0.763, 1.047, -2.983, -2.337, -0.699)  # one per feature
+    abstain_bias: float = -2.25  # the model's intercept
+    abstain_threshold: float = 0.121  # with the rules, refuses at most 1.65% of the answerable dev questions
     # Refuse outright when a question asks for an amount and the best sentence with a figure
     # among the best ten misses at least this share of its words (answering.abstention.quantity_gap).
     quantity_gap_limit: float = 0.8
