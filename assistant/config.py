@@ -101,8 +101,8 @@ class Settings:
     number_bonus: float = 0.1  # for a sentence with a figure when the question asks how many/much
     # Logistic abstention model over answering.abstention.ABSTENTION_FEATURES, fitted on the dev
     # split by eval/fit_abstention.py; abstain when the confidence is below the threshold.
-    abstain_weights: tuple[float, ...] = (1.01, -0.312, 3.637, -2.508, -0.902, -0.783, -0.763, 1.047, -2.983, -2.337, -0.699)  # one per feature
-    abstain_bias: float = -2.25  # the model's intercept
+    abstain_weights: tuple[float, ...] = (1.012, -0.313, 3.639, -2.5, -0.902, -0.783, -0.763, 1.049, -2.983, -2.337, -0.698)  # one per feature
+    abstain_bias: float = -2.253  # the model's intercept
     abstain_threshold: float = 0.121  # with the rules, refuses at most 1.65% of the answerable dev questions
     # Refuse outright when a question asks for an amount and the best sentence with a figure
     # among the best ten misses at least this share of its words (answering.abstention.quantity_gap).

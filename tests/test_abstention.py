@@ -111,6 +111,8 @@ def test_the_off_topic_rule_needs_most_words_unknown(assistant):
     assert 0.5 <= unknown_share(paraphrase, vocabulary) < Settings().off_topic_share
     values = {"unknown_words": unknown_share(paraphrase, vocabulary), "quantity_gap": 0.0}
     assert refusal_reason(paraphrase, values, vocabulary, 0.8) is None
+    # 'Give' only asks: the subject is a recipe and couscous, neither of which the report uses.
+    assert unknown_share("Give me a recipe for couscous.", vocabulary) == 1.0
     recipe = assistant.ask("Give me a recipe for couscous.")
     assert recipe.abstained and recipe.reason == OFF_TOPIC
 

@@ -69,6 +69,12 @@ NAME_RUN = re.compile(r"(?:[A-Z][\w’'-]*(?:\s+(?:of\s+(?:the\s+)?)?)?){2,}")
 HOW_MANY = re.compile(r"\bhow\s+many\s+((?:[\w’'-]+\s*){1,5})", re.I)
 
 
+# Words that make a request and name no subject: left out when judging whether a question's
+# subject comes up in the documents at all.
+ASKING_WORDS = frozenset("give show explain describe list provide summarise summarize please want know need "
+                         "find write help".split())
+
+
 # A year, 1800-2099, standing on its own (not inside a link or a reference number).
 YEAR = re.compile(r"(?<![\w/.-])(1[89]\d\d|20\d\d)(?![\w/-])")
 # Where a sentence ends, to tell which words the documents use together.
@@ -167,8 +173,9 @@ def unknown_names(question: str, vocabulary: Vocabulary) -> list[str]:
 
 
 def content_words(question: str) -> list[str]:
-    """The question's words of four letters or more that are not stopwords."""
-    return [w for w in re.findall(r"[^\W\d_]{4,}", question.lower()) if w not in STOPWORDS]
+    """The question's words of four letters or more that are neither stopwords nor words that
+    only ask ('Give me a recipe for couscous': recipe and couscous are its subject, not give)."""
+    return [w for w in re.findall(r"[^\W\d_]{4,}", question.lower()) if w not in STOPWORDS and w not in ASKING_WORDS]
 
 
 def unknown_share(question: str, vocabulary: Vocabulary) -> float:
