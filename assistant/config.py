@@ -45,7 +45,7 @@ INDEX_FORMAT_VERSION = 9
 
 # How many features the abstention model weighs (answering.abstention.ABSTENTION_FEATURES; a
 # test keeps the two equal, so that this module imports nothing from the answering stage).
-ABSTENTION_FEATURE_COUNT = 9
+ABSTENTION_FEATURE_COUNT = 11
 
 # Settings whose change alters what is stored in the index (and so makes it stale).
 INDEX_SETTINGS = ("embedder", "chunk_target_words", "chunk_max_words", "embed_section_titles",
@@ -101,9 +101,9 @@ class Settings:
     number_bonus: float = 0.1  # for a sentence with a figure when the question asks how many/much
     # Logistic abstention model over answering.abstention.ABSTENTION_FEATURES, fitted on the dev
     # split by eval/fit_abstention.py; abstain when the confidence is below the threshold.
-    abstain_weights: tuple[float, ...] = (0.925, -0.254, 4.303, -2.231, -0.133, -0.645, -0.878, 0.946, -3.248)  # one per feature
-    abstain_bias: float = -2.705  # the model's intercept
-    abstain_threshold: float = 0.189  # with the rules, refuses at most 1.65% of the answerable dev questions
+    abstain_weights: tuple[float, ...] = (0.879, -0.288, 3.993, -2.412, -0.681, -0.727, -0.751, 1.064, -2.886, -2.355, -0.579)  # one per feature
+    abstain_bias: float = -2.433  # the model's intercept
+    abstain_threshold: float = 0.142  # with the rules, refuses at most 1.8% of the answerable dev questions
     # Refuse outright when a question asks for an amount and the best sentence with a figure
     # among the best ten misses at least this share of its words (answering.abstention.quantity_gap).
     quantity_gap_limit: float = 0.8

@@ -225,8 +225,10 @@ def summarise(records: list[dict]) -> dict:
 # the threshold is fitted on. Below the 3% target because a fitted threshold refuses more of the
 # questions it has not seen: over dev+test, 5-fold cross-validation (mean of 6 fold assignments)
 # refused 3.8% of the unseen answerable questions when fitting to 2.5%, 3.3% at 2%, 3.0% at
-# 1.65% and 2.8% at 1.5%; 1.65% is the largest that keeps to 3%.
-FIT_FALSE_ABSTENTION = 0.0165
+# 1.65% and 2.8% at 1.5%; 1.65% was the largest that kept to 3%. With names_never_together and
+# count_unmatched among the features, the same check gave 2.5% at 1.65%, 2.7% at 1.8%, 3.1% at 2%
+# and 3.3% at 2.2%: 1.8% is now the largest that keeps to 3%.
+FIT_FALSE_ABSTENTION = 0.018
 
 
 def cross_validate(records: list[dict], folds: int = 5, seed: int = 0,

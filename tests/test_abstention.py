@@ -9,10 +9,13 @@ import pytest
 
 from assistant import evaluate
 from assistant.answering import abstention
-from assistant.answering.abstention import (ABSTENTION_FEATURES, OFF_TOPIC, attribute_never_said, choose_threshold,
-                                            confidence, name_tokens, refusal_reason, unknown_share)
-from assistant.config import PROJECT_ROOT, Settings
+from assistant.answering.abstention import (ABSTENTION_FEATURES, OFF_TOPIC, answer_type_missing, attribute_never_said,
+                                            choose_threshold, confidence, count_unmatched, counted_words, name_tokens,
+                                            names_never_together, refusal_reason, unknown_share)
+from assistant.answering.types import ScoredSentence
+from assistant.config import ABSTENTION_FEATURE_COUNT, PROJECT_ROOT, Settings
 from assistant.lexical import inverse_document_frequency
+from assistant.retrieve import Hit
 
 
 @pytest.mark.fast
@@ -108,6 +111,8 @@ def test_the_off_topic_rule_needs_most_words_unknown(assistant):
     assert 0.5 <= unknown_share(paraphrase, vocabulary) < Settings().off_topic_share
     values = {"unknown_words": unknown_share(paraphrase, vocabulary), "quantity_gap": 0.0}
     assert refusal_reason(paraphrase, values, vocabulary, 0.8) is None
+    # 'Give' only asks: the subject is a recipe and couscous, neither of which the report uses.
+    assert unknown_share("Give me a recipe for couscous.", vocabulary) == 1.0
     recipe = assistant.ask("Give me a recipe for couscous.")
     assert recipe.abstained and recipe.reason == OFF_TOPIC
 
@@ -120,8 +125,9 @@ def test_cross_validated_refusals_stay_within_the_target(assistant):
     records = evaluate.evaluate(assistant, items)["items"]
     results = [evaluate.cross_validate(records, 5, seed=seed)["summary"] for seed in range(4)]
     assert np.mean([r["false_abstention"] for r in results]) <= 0.035
-    assert np.mean([r["abstention"] for r in results]) >= 0.5
-    assert abstention.ABSTENTION_FEATURES[-1] == "quantity_gap"
+    # 0.59 before names_never_together and count_unmatched, 0.65 with them (6 fold assignments).
+    assert np.mean([r["abstention"] for r in results]) >= 0.6
+    assert "quantity_gap" in abstention.ABSTENTION_FEATURES
 
 
 @pytest.mark.fast
@@ -145,3 +151,93 @@ def test_a_second_document_does_not_move_the_first_ones_evidence():
     question = "What is the annual budget of the print force?"
     assert attribute_never_said(question, shelf, "manual") is None  # the manual says it
     assert attribute_never_said(question, shelf, "report") == attribute_never_said(question, alone, "report")
+
+
+@pytest.mark.fast
+def test_the_config_counts_every_feature_of_the_model():
+    assert ABSTENTION_FEATURE_COUNT == len(ABSTENTION_FEATURES) == len(Settings().abstain_weights)
+    assert len(set(ABSTENTION_FEATURES)) == len(ABSTENTION_FEATURES)
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("question, counted", [
+    ("How many Malian refugees live in Burkina Faso?", {"malian", "refuge", "live"}),
+    ("How many sexual exploitation and abuse allegations have been reported?", {"sexual", "exploit", "abus", "alleg"}),
+    ("Where were discussions organised, and how many people attended?", {"peopl"}),  # stops at a past tense
+    ("How many of the 13,000 troops were deployed?", set()),  # no thing named before the stopword
+    ("What is the annual budget of the mission?", set()),  # not a 'how many' question
+])
+def test_the_counted_thing_is_the_phrase_after_how_many(question, counted):
+    assert counted_words(question) == counted
+
+
+def _sentence(text: str, score: float = 1.0) -> ScoredSentence:
+    hit = Hit(1, "c1", "report", "I. Part", 1, 0.7, text, 0)
+    return ScoredSentence(hit, 0, 0, len(text), text, score, 0.8, 0.5)
+
+
+@pytest.mark.fast
+def test_a_figure_must_count_the_thing_a_how_many_question_asks_about():
+    question = "How many drones does the mission fly over northern Mali?"
+    about_soldiers = [_sentence("At least four soldiers from Chad left their base in 2013.")]
+    assert count_unmatched(question, about_soldiers) == 1.0  # a figure, but it counts soldiers
+    counting = about_soldiers + [_sentence("The mission flies 12 unarmed drones over the north.", 0.5)]
+    assert count_unmatched(question, counting) == 0.0
+    # Only the best sentences are read: the counting one ranked below them does not answer.
+    assert count_unmatched(question, counting, sentences=1) == 1.0
+    assert count_unmatched("Why does the mission fly drones?", about_soldiers) == 0.0  # no count asked
+
+
+@pytest.mark.fast
+def test_an_amount_asked_anywhere_in_the_question_wants_a_figure_in_the_draft():
+    question = "What is the annual budget of the Joint Force?"
+    assert answer_type_missing(question, "The Joint Force is funded by the EU and France [1].") == 1.0
+    assert answer_type_missing(question, "Its budget is 423 million euros [1].") == 0.0
+    assert answer_type_missing("Why is the Joint Force underfunded?", "The EU funds it [1].") == 0.0
+
+
+@pytest.mark.fast
+def test_a_name_whose_words_no_sentence_uses_together_is_found():
+    filler = [f"The mission patrolled district {k} near the river." for k in range(30)]
+    report = ["EUCAP Sahel Mali trains the police in Bamako.", "Niger borders Mali to the east.",
+              "The Algiers Agreement for Peace was signed in 2015."] + filler
+    vocabulary = abstention.build_vocabulary(report, ["report"] * len(report), {"report": "\n".join(report)})
+    assert names_never_together("What is the mandate of EUCAP Sahel Niger?", vocabulary, "report") == ["EUCAP Sahel Niger"]
+    assert names_never_together("What is the mandate of EUCAP Sahel Mali?", vocabulary, "report") == []
+    # The words of a name in another order, or joined by 'of the', are the same name.
+    assert names_never_together("What does the Agreement for Peace of Algiers say?", vocabulary, "report") == []
+    # A name with a word never used is the unknown-name rule's business; one of one word is not judged.
+    assert names_never_together("What is the mandate of EUCAP Sahel Chad?", vocabulary, "report") == []
+    assert names_never_together("What does Niger want?", vocabulary, "report") == []
+    # In Title Case or capitals every word looks like a name: nothing is judged.
+    assert names_never_together("What Is The Mandate Of EUCAP Sahel Niger?", vocabulary, "report") == []
+    assert names_never_together("WHAT IS THE MANDATE OF EUCAP SAHEL NIGER?", vocabulary, "report") == []
+    assert names_never_together("What is EUCAP Sahel Niger?", vocabulary, "report") == ["EUCAP Sahel Niger"]
+
+
+def test_names_the_report_spells_are_not_names_never_together(assistant):
+    vocabulary = assistant._vocabulary
+    for question in ("What is the mandate of the Joint Force of the G5 Sahel?",
+                     "What did the Agreement for Peace and Reconciliation establish?",
+                     "Who leads the Islamic State in the Greater Sahara?",
+                     "What is the role of the Independent Strategic Review?"):
+        assert names_never_together(question, vocabulary) == [], question
+    assert names_never_together("What is the mandate of EUCAP Sahel Niger?", vocabulary) == ["EUCAP Sahel Niger"]
+
+
+@pytest.mark.parametrize("question, feature", [
+    ("What is the mandate of EUCAP Sahel Niger?", "names_never_together"),
+    ("How many drones does the mission fly over northern Mali?", "count_unmatched"),
+])
+def test_the_model_weighs_the_new_evidence_against_answering(assistant, question, feature):
+    """Every word of these near-misses occurs in the report, and no rule refuses them: only the
+    model can. The fitted weight of the new feature counts against answering (the features'
+    tests above say when they fire; cross-validation says what they are worth)."""
+    trace = assistant.ask_traced(question)
+    assert trace.features[feature] >= 1.0 and trace.refusal is None
+    weights = dict(zip(ABSTENTION_FEATURES, assistant.settings.abstain_weights))
+    assert weights[feature] < 0
+    blind = tuple(0.0 if name == feature else w for name, w in weights.items())
+    assert confidence(trace.features, blind, assistant.settings.abstain_bias) > trace.answer.confidence
+    if trace.answer.abstained:  # a refusal the model decides says why in words
+        assert trace.answer.reason and trace.answer.citations == ()
