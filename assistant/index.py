@@ -24,7 +24,7 @@ import numpy as np
 
 from . import __version__
 from .cache import EmbeddingCache, cache_dir_for, cached_embed
-from .chunk import Chunk, chunk_document
+from .chunk import Chunk, chunk_document, sentence_windows
 from .clean import clean_document
 from .config import INDEX_FORMAT_VERSION, Settings
 from .embed import load_embedder
@@ -148,6 +148,9 @@ def build_index(settings: Settings, progress: ProgressCallback | None = None) ->
     # A heading is not evidence: a zero vector keeps it out of the best-sentence ranking.
     if len(headings):
         sentence_vectors[headings] = 0.0
+    windows = [c.text[a:b] for c in chunks for a, b in sentence_windows(c, settings.window_sentences)]
+    window_vectors = cached_embed(cache, embedder.passages, windows,
+                                  lambda done, total: notify(BuildProgress("embedding sentence windows", done, total)))
     notify(BuildProgress("writing index", 0, 1))
     # Each chunk takes its own document's aliases: two documents may share a heading.
     aliases = {doc.doc_id: doc.aliases for doc in structured}
@@ -172,10 +175,10 @@ def build_index(settings: Settings, progress: ProgressCallback | None = None) ->
         "counts": {"documents": len(structured), "pages_known": sum(pages),
                    "sections": sum(len(d.sections) for d in structured),
                    "chunks": len(chunks), "body_chunks": sum(c.kind == "body" for c in chunks),
-                   "sentences": len(sentences)},
+                   "sentences": len(sentences), "windows": len(windows)},
         "skipped": [{"file": name, "reason": why} for name, why in skipped],
     }
-    write_index(settings.index_dir, manifest, chunks, chunk_vectors, sentence_vectors, lexical,
+    write_index(settings.index_dir, manifest, chunks, chunk_vectors, sentence_vectors, window_vectors, lexical,
                 {d.doc_id: d.text for d in structured})
     notify(BuildProgress("writing index", 1, 1))
     notify(BuildProgress("done", 1, 1))

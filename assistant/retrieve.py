@@ -1,5 +1,6 @@
-"""Find the passages for a question: dense (FAISS) and BM25 retrieval, a section-title match,
-acronym expansion, reciprocal-rank fusion and collapsing of duplicate passages."""
+"""Find the passages for a question: dense retrieval (FAISS over chunks; best sentence; best
+window of a few sentences), BM25, a section-title match, acronym expansion, reciprocal-rank
+fusion and collapsing of duplicate passages."""
 
 from __future__ import annotations
 
@@ -165,6 +166,8 @@ class Retriever:
             lists.append((settings.weight_dense, self._dense_scores(vector)))
         if settings.mode == "hybrid" and settings.weight_sentences > 0:
             lists.append((settings.weight_sentences, self._sentence_scores(vector)))
+        if settings.mode == "hybrid" and settings.weight_windows > 0:
+            lists.append((settings.weight_windows, self._window_scores(vector)))
         if settings.mode in ("hybrid", "bm25"):
             lists.append((settings.weight_bm25, self.index.lexical.scores(expanded)))
         if settings.mode == "hybrid" and settings.weight_section > 0:
@@ -188,6 +191,13 @@ class Retriever:
         better than they match a whole passage."""
         similarities = self.index.sentence_vectors @ vector
         return np.maximum.reduceat(similarities, self.index.sentence_offsets).astype(np.float32)
+
+    def _window_scores(self, vector: np.ndarray) -> np.ndarray:
+        """Each chunk scored by its best window of a few consecutive sentences: a paraphrased
+        question often matches two or three sentences together better than any one of them
+        or the whole passage."""
+        similarities = self.index.window_vectors @ vector
+        return np.maximum.reduceat(similarities, self.index.window_offsets).astype(np.float32)
 
     def _section_scores(self, question: str) -> np.ndarray:
         """How exactly the question names a chunk's section: a profile alias ('part 2b', 'the

@@ -18,14 +18,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .chunk import Chunk
+from .chunk import Chunk, sentence_windows
 from .errors import IndexCorruptError, IndexMissingError, IndexUnavailableError
 from .ingest import file_sha256
 from .lexical import LexicalIndex
 
 log = logging.getLogger(__name__)
 
-INDEX_FILES = ("manifest.json", "chunks.jsonl", "dense.faiss", "sentence_vectors.npy", "bm25", "documents")
+INDEX_FILES = ("manifest.json", "chunks.jsonl", "dense.faiss", "sentence_vectors.npy", "window_vectors.npy", "bm25",
+               "documents")
 INDEX_README = """# index/
 
 Built by `assistant index` from every document in `documents/`; never committed.
@@ -46,6 +47,8 @@ class LoadedIndex:
     sentence_offsets: np.ndarray  # row of each chunk's first sentence in sentence_vectors
     documents: dict[str, str] = field(default_factory=dict)  # doc_id -> cleaned text
     outlines: dict[str, dict] = field(default_factory=dict)
+    window_vectors: np.ndarray | None = None  # one row per sentence window (chunk.sentence_windows)
+    window_offsets: np.ndarray | None = None  # row of each chunk's first window in window_vectors
 
 
 def file_checksums(folder: Path) -> dict[str, dict]:
@@ -69,7 +72,8 @@ def old_prefix(index_dir: Path) -> str:
 
 
 def write_index(index_dir: Path, manifest: dict, chunks: list[Chunk], chunk_vectors: np.ndarray,
-                sentence_vectors: np.ndarray, lexical: LexicalIndex, documents: dict[str, str]) -> None:
+                sentence_vectors: np.ndarray, window_vectors: np.ndarray, lexical: LexicalIndex,
+                documents: dict[str, str]) -> None:
     """Write every file into a fresh folder beside index/, then swap folders. A failure at
     any point leaves the previous index untouched (and no folder behind)."""
     import faiss
@@ -87,6 +91,7 @@ def write_index(index_dir: Path, manifest: dict, chunks: list[Chunk], chunk_vect
         # other write (faiss.write_index reports it as a RuntimeError).
         (staging / "dense.faiss").write_bytes(faiss.serialize_index(dense).tobytes())
         np.save(staging / "sentence_vectors.npy", sentence_vectors, allow_pickle=False)
+        np.save(staging / "window_vectors.npy", window_vectors, allow_pickle=False)
         lexical.save(staging / "bm25")
         (staging / "documents").mkdir()
         for doc_id, text in documents.items():
@@ -145,7 +150,7 @@ def verify_files(index_dir: Path, manifest: dict) -> None:
     required files are listed; raise IndexCorruptError naming the first bad file."""
     index_dir = Path(index_dir)
     listed = manifest["files"]
-    for required in ("chunks.jsonl", "dense.faiss", "sentence_vectors.npy"):
+    for required in ("chunks.jsonl", "dense.faiss", "sentence_vectors.npy", "window_vectors.npy"):
         if required not in listed:
             raise IndexCorruptError(f"The index manifest {index_dir / 'manifest.json'} does not list "
                                     f"{required}: {REBUILD_HINT}.")
@@ -184,6 +189,8 @@ def load_index(index_dir: Path, verify: bool = True) -> LoadedIndex:
         dense = faiss.read_index(str(index_dir / current))
         current = "sentence_vectors.npy"
         sentence_vectors = np.load(index_dir / current, allow_pickle=False)
+        current = "window_vectors.npy"
+        window_vectors = np.load(index_dir / current, allow_pickle=False)
         current = "bm25"
         lexical = LexicalIndex.load(index_dir / current)
         current = "documents"
@@ -191,10 +198,35 @@ def load_index(index_dir: Path, verify: bool = True) -> LoadedIndex:
     except Exception as error:  # noqa: BLE001 - whatever a damaged file raises, it is named
         raise IndexCorruptError(f"The index file {index_dir / current} is unreadable "
                                 f"({type(error).__name__}: {error}): {REBUILD_HINT}.") from error
+    windows = window_counts(manifest, chunks)
     check_consistency(index_dir, manifest, chunks, dense, sentence_vectors, lexical, documents)
-    counts = [len(c.sentences) for c in chunks]
-    offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64) if counts else np.zeros(0, np.int64)
-    return LoadedIndex(manifest, chunks, dense, lexical, sentence_vectors, offsets, documents)
+    _check_vectors(index_dir, "window_vectors.npy", window_vectors, sum(windows), "sentence windows",
+                   (manifest.get("model") or {}).get("dimension"))
+    return LoadedIndex(manifest, chunks, dense, lexical, sentence_vectors, _offsets([len(c.sentences) for c in chunks]),
+                       documents, window_vectors=window_vectors, window_offsets=_offsets(windows))
+
+
+def window_counts(manifest: dict, chunks: list[Chunk]) -> list[int]:
+    """How many sentence windows each chunk has, with the window size the index was built with."""
+    size = (manifest.get("settings") or {}).get("window_sentences")
+    if not isinstance(size, int) or size < 1:
+        raise IndexCorruptError(f"The index manifest does not say how many sentences a window holds: {REBUILD_HINT}.")
+    return [len(sentence_windows(c, size)) for c in chunks]
+
+
+def _offsets(counts: list[int]) -> np.ndarray:
+    """The row of each chunk's first vector, given how many vectors each chunk has."""
+    return np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64) if counts else np.zeros(0, np.int64)
+
+
+def _check_vectors(index_dir: Path, name: str, vectors: np.ndarray, rows: int, what: str, dim: int | None) -> None:
+    """A vector file must be a finite float32 matrix with one row per item and the model's width."""
+    problem = ("has the wrong shape or type" if vectors.dtype != np.float32 or vectors.ndim != 2
+               or (dim is not None and vectors.shape[1] != dim)
+               else f"holds a different number of {what} than chunks.jsonl" if vectors.shape[0] != rows
+               else "holds values that are not numbers" if not np.isfinite(vectors).all() else None)
+    if problem:
+        raise IndexCorruptError(f"The index file {Path(index_dir) / name} {problem}: {REBUILD_HINT}.")
 
 
 def check_consistency(index_dir: Path, manifest: dict, chunks, dense, sentence_vectors, lexical,
