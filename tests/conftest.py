@@ -17,7 +17,7 @@ REPORT = PROJECT_ROOT / "documents" / "epon-minusma-2019.txt"
 
 # Files that only an index folder holds (CONTRACTS.md §4 and assistant/store.py): opening one
 # means reading or building an index.
-INDEX_FILE_NAMES = frozenset({"manifest.json", "chunks.jsonl", "dense.faiss", "sentence_vectors.npy"})
+INDEX_FILE_NAMES = frozenset({"manifest.json", "chunks.jsonl", "dense.faiss", "sentence_vectors.npy", "window_vectors.npy"})
 # Fixtures that hold the model or the index: a fast test may not ask for them, even when an
 # earlier test already built them.
 HEAVY_FIXTURES = frozenset({"assistant", "body_chunks", "index_chunks"})

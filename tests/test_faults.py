@@ -104,7 +104,8 @@ def garbage_after_header(path: Path) -> None:
     path.write_bytes(data[:keep] + rng.randbytes(len(data) - keep))
 
 
-TARGETS = ["manifest.json", "chunks.jsonl", "dense.faiss", "sentence_vectors.npy", "bm25/data.csc.index.npy",
+TARGETS = ["manifest.json", "chunks.jsonl", "dense.faiss", "sentence_vectors.npy", "window_vectors.npy",
+           "bm25/data.csc.index.npy",
            "bm25/indices.csc.index.npy", "bm25/indptr.csc.index.npy", "bm25/vocab.index.json", "documents/intro.txt"]
 
 
@@ -147,6 +148,15 @@ def test_vector_count_mismatch_is_refused_even_with_matching_checksums(pristine,
     np.save(path, np.load(path)[:-3], allow_pickle=False)
     rewrite_manifest_checksums(settings.index_dir)
     with pytest.raises(IndexCorruptError, match="sentence_vectors.npy holds a different number"):
+        load_index(settings.index_dir)
+
+
+def test_window_vector_count_mismatch_is_refused_even_with_matching_checksums(pristine, tmp_path):
+    settings = copy_shelf(pristine, tmp_path)
+    path = settings.index_dir / "window_vectors.npy"
+    np.save(path, np.load(path)[:-1], allow_pickle=False)
+    rewrite_manifest_checksums(settings.index_dir)
+    with pytest.raises(IndexCorruptError, match="window_vectors.npy holds a different number of sentence windows"):
         load_index(settings.index_dir)
 
 
