@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from assistant import index as index_module
+from assistant.chunk import sentence_windows
 from assistant.config import Settings
 from assistant.errors import IndexCorruptError, IndexMissingError, NoDocumentsError
 from assistant.index import build_index, build_lock, ensure_index, load_index, open_index, staleness
@@ -153,7 +154,8 @@ def test_a_rebuild_embeds_only_texts_it_has_never_embedded(small_settings):
     added = build_index(small_settings)
     index = load_index(small_settings.index_dir)
     new_chunks = [c for c in index.chunks if c.document == "more"]
-    assert 0 < added.embedded <= len(new_chunks) + sum(len(c.sentences) for c in new_chunks)
+    windows = sum(len(sentence_windows(c, small_settings.window_sentences)) for c in new_chunks)
+    assert 0 < added.embedded <= len(new_chunks) + sum(len(c.sentences) for c in new_chunks) + windows
 
 
 def test_cached_vectors_equal_fresh_ones(small_settings, tmp_path):
