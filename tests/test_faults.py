@@ -24,6 +24,7 @@ import pytest
 
 import assistant
 from assistant import index as index_module
+from assistant.chunk import sentence_windows
 from assistant.config import PROJECT_ROOT, Settings
 from assistant.embed import load_embedder
 from assistant.errors import IndexCorruptError, IndexUnavailableError
@@ -243,10 +244,11 @@ def test_a_build_killed_at_any_stage_is_cleaned_up_and_resumed_from_the_cache(pr
 
 
 def texts_of(index, settings: Settings, document: str) -> set[str]:
-    """Every text embedded for one document: chunk texts as embedded, and sentences."""
+    """Every text embedded for one document: chunk texts as embedded, sentences and sentence windows."""
     chunks = [c for c in index.chunks if c.document == document]
     return ({embedding_text(c, settings.embed_section_titles) for c in chunks}
-            | {c.text[a:b] for c in chunks for a, b in c.sentences})
+            | {c.text[a:b] for c in chunks for a, b in c.sentences}
+            | {c.text[a:b] for c in chunks for a, b in sentence_windows(c, settings.window_sentences)})
 
 
 def test_an_interrupted_swap_whose_new_folder_is_unfinished_is_rolled_back(pristine, tmp_path):
