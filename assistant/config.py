@@ -105,9 +105,9 @@ class Settings:
     number_bonus: float = 0.1  # for a sentence with a figure when the question asks how many/much
     # Logistic abstention model over answering.abstention.ABSTENTION_FEATURES, fitted on the dev
     # split by eval/fit_abstention.py; abstain when the confidence is below the threshold.
-    abstain_weights: tuple[float, ...] = (0.879, -0.288, 3.993, -2.412, -0.681, -0.727, -0.751, 1.064, -2.886, -2.355, -0.579)  # one per feature
-    abstain_bias: float = -2.433  # the model's intercept
-    abstain_threshold: float = 0.142  # with the rules, refuses at most 1.8% of the answerable dev questions
+    abstain_weights: tuple[float, ...] = (6.0, -0.455, 4.726, -2.093, -0.509, -0.76, -0.762, 1.11, -2.92, -2.278, -0.492)  # one per feature
+    abstain_bias: float = -7.428  # the model's intercept
+    abstain_threshold: float = 0.23  # with the rules, refuses at most 1.8% of the answerable dev questions
     # Refuse outright when a question asks for an amount and the best sentence with a figure
     # among the best ten misses at least this share of its words (answering.abstention.quantity_gap).
     quantity_gap_limit: float = 0.8
