@@ -18,13 +18,6 @@ from .lexical import lexical_tokens
 from .text import word_tokens
 
 ACRONYM_IN_PARENS = re.compile(r"\(\s*([A-Z][A-Za-z0-9\-]{1,9})\s*\)")
-# The frame of a question that names the document, not the topic: "What does the report say about
-# Kidal?", "According to the study, ...". Embedded whole, it pulls every vector list toward the
-# passages that talk about the report itself (introduction, method, back cover).
-QUESTION_FRAME = re.compile(
-    r"^\s*(?:(?:what|how)\s+(?:does|do|did)\s+(?:the|this)\s+(?:report|study|document|paper|authors?)\s+"
-    r"(?:say|tell\s+us|write|mention|state|note)\s+(?:about|on|regarding|concerning)\s+"
-    r"|according\s+to\s+(?:the|this)\s+(?:report|study|document|paper|authors?)\s*,?\s*)", re.IGNORECASE)
 FUNCTION_WORDS = {"of", "for", "the", "and", "in", "on", "de", "du", "des", "la", "le", "et", "pour", "to", "a"}
 
 
@@ -82,13 +75,6 @@ def find_acronyms(texts: list[str]) -> dict[str, str]:
             if options:
                 found[acronym] = min(options)[3]
     return found
-
-
-def question_topic(question: str) -> str:
-    """The question without a frame that only names the document ("What does the report say
-    about option 2b?" -> "option 2b?"); the question itself when nothing would be left."""
-    topic = QUESTION_FRAME.sub("", question, count=1)
-    return topic if re.search(r"[^\W_]", topic) else question
 
 
 def expand_query(question: str, acronyms: dict[str, str]) -> str:
@@ -158,13 +144,12 @@ class Retriever:
         return twins
 
     def expanded(self, question: str) -> str:
-        """The question's topic (without a frame such as "What does the report say about") with
-        its acronyms spelled out (and long forms abbreviated), computed once per question: both
-        the embedding and the lexical search use it."""
+        """The question with its acronyms spelled out (and long forms abbreviated), computed
+        once per question: both the embedding and the lexical search use it."""
         last_question, last_expanded = self._last  # one tuple: threads sharing the retriever never mix halves
         if question == last_question:
             return last_expanded
-        expanded = expand_query(question_topic(question), self.acronyms)
+        expanded = expand_query(question, self.acronyms)
         self._last = (question, expanded)
         return expanded
 

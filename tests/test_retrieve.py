@@ -1,5 +1,4 @@
-"""Retrieval signals: the sentence-window list (windows of consecutive sentences of a chunk) and
-question frames left out of the search."""
+"""Retrieval signals: the sentence-window list (windows of consecutive sentences of a chunk)."""
 
 from __future__ import annotations
 
@@ -9,7 +8,6 @@ import numpy as np
 import pytest
 
 from assistant.chunk import Chunk, sentence_windows
-from assistant.retrieve import question_topic
 from assistant.config import Settings, validated
 from assistant.sections import SectionPath
 from assistant.text import sentence_spans
@@ -75,26 +73,3 @@ def test_the_window_list_takes_part_in_the_fusion(assistant):
     with_windows = assistant.retriever.search(question, assistant.settings)
     without = assistant.retriever.search(question, assistant.settings.replace(weight_windows=0.0))
     assert [h.chunk_id for h in with_windows] != [h.chunk_id for h in without]
-
-
-@pytest.mark.fast
-@pytest.mark.parametrize("question, topic", [
-    ("What does the report say about option 2b?", "option 2b?"),
-    ("what does the study say on the G5 Sahel?", "the G5 Sahel?"),
-    ("According to the report, who leads the Mission?", "who leads the Mission?"),
-    ("What does the report say about?", "What does the report say about?"),  # nothing left: unchanged
-    ("What does the report recommend for Kidal?", "What does the report recommend for Kidal?"),  # a verb with a topic
-    ("Why does the report say the Mission lacks trust?", "Why does the report say the Mission lacks trust?"),
-])
-def test_a_frame_that_names_the_document_is_left_out_of_the_search(question, topic):
-    assert question_topic(question) == topic
-
-
-def test_framed_and_bare_questions_find_the_same_passages(assistant):
-    """The frame no longer pulls the search toward passages about the report itself."""
-    settings = assistant.settings
-    for topic in ("Kidal?", "option 2b?"):
-        framed = assistant.retriever.search(f"What does the report say about {topic}", settings)
-        bare = assistant.retriever.search(topic, settings)
-        assert [h.chunk_id for h in framed[:5]] == [h.chunk_id for h in bare[:5]]
-        assert not any(h.section.startswith(("I. Introduction", "Back cover")) for h in framed[:3])
