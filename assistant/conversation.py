@@ -428,7 +428,7 @@ def pointing_pronoun(question: str, pronouns: re.Pattern = PRONOUN) -> bool:
 def _bound_within(text: str, pronoun: re.Match) -> bool:
     before = text[: pronoun.start()]
     if pronoun.group(0).lower() in POSSESSIVES:
-        # Bound to a noun named before it ('How has MINUSMA used its good offices?', 'the agency
+        # Bound to a noun named before it ('How has the UN used its good offices?', 'the agency
         # used its offices'), not to a verb ('Who supports its mediation?' points back).
         return bool(NAME.search(before) or NOUN_BEFORE.search(before))
     relative = RELATIVE.search(before)

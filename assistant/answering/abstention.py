@@ -274,8 +274,8 @@ def features(question: str, scored: list[ScoredSentence], hits: list[Hit], draft
 
 def names_never_together(question: str, vocabulary: Vocabulary, document: str | None = None) -> list[str]:
     """The question's names of several words whose distinctive words (known, not common in the
-    document) no sentence of the document uses together: 'EUCAP Sahel Niger' when the report has
-    'EUCAP Sahel Mali' and Niger, but never the three in one sentence. Order and spelling of the
+    document) no sentence of the document uses together: 'EUCAP Sahel Niger' when the document
+    names EUCAP Sahel and Niger, but never the three words in one sentence. Order and spelling of the
     words do not matter, so 'the Security Council resolution' and 'resolution of the Council' agree;
     a name with fewer than two distinctive words, or with a word never used (the unknown-name rule's
     business), is not judged."""
