@@ -143,21 +143,15 @@ def test_bm25_passage_numbers_out_of_range_are_refused_even_with_matching_checks
         load_index(settings.index_dir)
 
 
-def test_vector_count_mismatch_is_refused_even_with_matching_checksums(pristine, tmp_path):
+@pytest.mark.parametrize("name, rows_cut, message", [
+    ("sentence_vectors.npy", 3, "sentence_vectors.npy holds a different number"),
+    ("window_vectors.npy", 1, "window_vectors.npy holds a different number of sentence windows")])
+def test_vector_count_mismatch_is_refused_even_with_matching_checksums(pristine, tmp_path, name, rows_cut, message):
     settings = copy_shelf(pristine, tmp_path)
-    path = settings.index_dir / "sentence_vectors.npy"
-    np.save(path, np.load(path)[:-3], allow_pickle=False)
+    path = settings.index_dir / name
+    np.save(path, np.load(path)[:-rows_cut], allow_pickle=False)
     rewrite_manifest_checksums(settings.index_dir)
-    with pytest.raises(IndexCorruptError, match="sentence_vectors.npy holds a different number"):
-        load_index(settings.index_dir)
-
-
-def test_window_vector_count_mismatch_is_refused_even_with_matching_checksums(pristine, tmp_path):
-    settings = copy_shelf(pristine, tmp_path)
-    path = settings.index_dir / "window_vectors.npy"
-    np.save(path, np.load(path)[:-1], allow_pickle=False)
-    rewrite_manifest_checksums(settings.index_dir)
-    with pytest.raises(IndexCorruptError, match="window_vectors.npy holds a different number of sentence windows"):
+    with pytest.raises(IndexCorruptError, match=message):
         load_index(settings.index_dir)
 
 
