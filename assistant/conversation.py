@@ -159,7 +159,8 @@ def replace_part(fragment: str, previous: str) -> str | None:
     """The previous question with its part of the same form replaced by the new topic: a phrase
     opened by the same preposition ('in Kidal' for 'in the North'), a name for its only name
     ('the Plateforme' for 'the CMA'), or a common noun for the noun a short question ends on
-    ('the benefits' for 'What are the disadvantages?'). The topic the conversation added to the
+    ('the benefits' for 'What are the disadvantages?'); a phrase whose preposition the previous
+    question lacks is added to it ('Who trains the army in Gao?'). The topic the conversation added to the
     previous question stays when that question could not stand without it ('What are the
     disadvantages? (counter-terrorism mission)'); else it goes, since it may hold the very part
     replaced ('How did the vote go in Gao? (vote in Gao north)'). None when the previous question
@@ -182,7 +183,9 @@ def _replaced_part(fragment: str, asked: str) -> str | None:
     if opening:
         # The same preposition up to the end of its clause: 'in the North' in 'How is X perceived in the North?'
         part = list(re.finditer(rf"\b{opening.group(1)}\s+[^?,;:]+", asked, re.I))
-        return f"{asked[: part[-1].start()]}{fragment}{asked[part[-1].end():]}" if part else None
+        if not part:  # 'Who trains the army?' + 'And in Gao?': the place is added to the question
+            return f"{asked.rstrip(' ?')} {fragment}?"
+        return f"{asked[: part[-1].start()]}{fragment}{asked[part[-1].end():]}"
     if re.match(r"(?:the\s+)?[A-Z]", fragment):
         names = list(re.finditer(r"(?:\bthe\s+)?(?<!^)\b[A-Z][\w’'-]*(?:\s+[A-Z0-9][\w’'-]*)*", asked))
         if len(names) == 1:  # with two ('Why does the AU doubt the G5 force?') which one is meant is a guess

@@ -228,6 +228,9 @@ def test_a_new_topic_replaces_the_part_of_the_previous_question_it_matches():
     # 'about' takes the place alone: never 'What does the report say about in Kidal?'
     conversation = asked("What does the report say about Gao?")
     assert conversation.resolve("And in Kidal?") == "What does the report say about Kidal?"
+    # A question with no part of that form gets the place added, not a bag of its words.
+    conversation = asked("Who trains the army?")
+    assert conversation.resolve("And in Gao?") == "Who trains the army in Gao?"
 
 
 @pytest.mark.fast
