@@ -245,7 +245,8 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
 
 
 def closest_passages(answer: Any, limit: int = MAX_CLOSEST) -> list[Any]:
-    """The first few retrieved passages of a refusal that are more than a footnote or an address."""
+    """The first few (at most three: `Answer.closest`) retrieved passages of a refusal that are
+    more than a footnote, a figure caption or an address."""
     return list(answer.closest)[:limit]
 
 

@@ -182,6 +182,8 @@ def sentence_windows(chunk: Chunk, size: int) -> list[tuple[int, int]]:
     passage (too much). The opening heading is left out: the section path already stands for
     it. Spans only: what is embedded is verbatim chunk text."""
     spans = list(chunk.sentences)
+    if not spans:
+        return []
     if chunk.opens_with_heading and len(spans) > 1:
         spans = spans[1:]
     count = max(1, len(spans) - size + 1)

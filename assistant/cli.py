@@ -234,9 +234,9 @@ def cmd_ask(args, settings: Settings) -> int:
         if args.question:
             raise CommandError("Give either one question or --input/--output, not both.")
         return ask_batch(args, settings)
-    if not args.question and not sys.stdin.isatty():
+    if args.question is None and not sys.stdin.isatty():
         return ask_piped(args, settings)
-    if not args.question:
+    if args.question is None:
         raise CommandError("Give a question, e.g. assistant ask \"What does the report say about the mandate?\", "
                            "or pipe questions in, one per line, or --input QUESTIONS.jsonl --output ANSWERS.jsonl.")
     answer = open_assistant(settings, args.document).ask(args.question)
@@ -250,13 +250,15 @@ def ask_piped(args, settings: Settings) -> int:
     other under their question, or one JSON object per line with --json. A line that cannot be
     asked (not UTF-8, too long) gets its message on standard error and the others are answered;
     the exit code then says that one failed."""
-    questions = [(number, raw.rstrip(b"\r\n")) for number, raw in enumerate(sys.stdin.buffer, 1) if raw.strip()]
-    if not questions:
-        raise CommandError("Standard input held no question: pipe one question per line, "
-                           "e.g. echo \"Who carried out the study?\" | assistant ask")
-    assistant = open_assistant(settings, args.document)
-    failed = 0
-    for count, (number, raw) in enumerate(questions):
+    assistant, failed, count = None, 0, 0
+    # Line by line as they come: a producer that waits for each answer gets it before writing the next.
+    for number, raw in enumerate(iter(sys.stdin.buffer.readline, b""), 1):
+        raw = raw.rstrip(b"\r\n")
+        if not raw.strip():
+            continue
+        if assistant is None:  # loaded at the first question: an empty pipe loads nothing
+            assistant = open_assistant(settings, args.document)
+        count += 1
         try:
             answer = assistant.ask(raw.decode("utf-8"))
         except UnicodeDecodeError as error:
@@ -268,12 +270,16 @@ def ask_piped(args, settings: Settings) -> int:
         if args.json:
             print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
         else:
-            separator = "\n" if count else ""
+            separator = "\n" if count > 1 else ""
             print(f"{separator}Q: {answer.question}\n{format_answer(answer)}", flush=True)
+    if not count:
+        raise CommandError("Standard input held no question: pipe one question per line, "
+                           "e.g. echo \"Who carried out the study?\" | assistant ask")
     return EXIT_ERROR if failed else EXIT_OK
 
 
 def _line_error(number: int, message: str) -> int:
+    """Report a line that cannot be asked; 1, to count it among the failed."""
     print(f"error: line {number}: {message}", file=sys.stderr)
     return 1
 

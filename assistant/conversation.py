@@ -150,6 +150,8 @@ def swap_reference(topic: str, previous: str, kinds: tuple[str, ...] = ()) -> st
 
 PREPOSITIONS = "in|at|on|for|with|from|to|under|during|after|before|between|among|within|outside"
 PREPOSITION = re.compile(rf"^({PREPOSITIONS})\s+\S", re.I)
+# A phrase that sets a place or a time: 'in Gao', 'after 2015', 'outside the capital'.
+SETTING = re.compile(r"^(?:in|at|within|outside|during|after|before|since|until)\s+", re.I)
 LEADING_PREPOSITION = re.compile(rf"^(?:{PREPOSITIONS})\s+", re.I)  # 'in Kidal' -> 'Kidal' after 'about'
 # A topic the conversation added to an earlier question: 'Who won? (2013 elections held)'.
 ADDED_TOPIC = re.compile(r"\s*\([^()]*\)\s*$")
@@ -183,9 +185,11 @@ def _replaced_part(fragment: str, asked: str) -> str | None:
     if opening:
         # The same preposition up to the end of its clause: 'in the North' in 'How is X perceived in the North?'
         part = list(re.finditer(rf"\b{opening.group(1)}\s+[^?,;:]+", asked, re.I))
-        if not part:  # 'Who trains the army?' + 'And in Gao?': the place is added to the question
-            return f"{asked.rstrip(' ?')} {fragment}?"
-        return f"{asked[: part[-1].start()]}{fragment}{asked[part[-1].end():]}"
+        if part:
+            return f"{asked[: part[-1].start()]}{fragment}{asked[part[-1].end():]}"
+        # 'Who trains the army?' + 'And in Gao?': a place or a time is added to the question; a
+        # phrase such as 'for the police' may belong anywhere in it.
+        return f"{asked.rstrip(' ?')} {fragment}?" if SETTING.match(fragment) else None
     if re.match(r"(?:the\s+)?[A-Z]", fragment):
         names = list(re.finditer(r"(?:\bthe\s+)?(?<!^)\b[A-Z][\w’'-]*(?:\s+[A-Z0-9][\w’'-]*)*", asked))
         if len(names) == 1:  # with two ('Why does the AU doubt the G5 force?') which one is meant is a guess
@@ -321,7 +325,7 @@ SPELLED_OUT = re.compile(r"^\s*(?:and\s+|but\s+)?(?:what|how)\s+about\s+[^,:;?]{
                          r"(?:what|how|why|when|who|which|where|is|are|does|do|did)\b.*\b(?:report|study|say|says|many|much)\b",
                          re.I)
 # Words that point back rather than name a subject.
-POINTING_WORDS = frozenset("one ones what's that's it's there's take".split())
+POINTING_WORDS = frozenset("one ones what's that's it's there's take same".split())
 # A part named by its number ('part 2b', 'scenario 3'): the question names its subject.
 NUMBERED = re.compile(r"\b[a-z]+\s+\d{1,2}[a-h]?\b(?![/.,]\d)", re.I)
 # A name: a capitalised word or an acronym after the first word ('Lisbon', 'the UN', 'COVID-19').
@@ -363,9 +367,15 @@ def is_follow_up(question: str, kinds: tuple[str, ...] = (), anchors: frozenset[
         return len(words) <= MAX_CONTINUING_WORDS
     if anchors & set(lexical_tokens(" ".join(words))):
         return False
-    if len(words) > MAX_UNNAMED_WORDS or DEFINITION.match(rest) or YEAR.search(rest):
+    if len(words) > MAX_UNNAMED_WORDS or DEFINITION.match(rest) or _year_and_subject(words):
         return False
     return last_words is None or leans_on_last_turn(rest, words, last_words)
+
+
+def _year_and_subject(words: list[str]) -> bool:
+    """A year with a subject names what is asked ('What happened in 2012?'); a year alone does
+    not ('Why in 2015?', 'Same in 2016?')."""
+    return any(YEAR.fullmatch(w) for w in words) and any(not YEAR.fullmatch(w) for w in words)
 
 
 def leans_on_last_turn(question: str, words: list[str], last_words: frozenset[str]) -> bool:

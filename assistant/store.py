@@ -198,19 +198,20 @@ def load_index(index_dir: Path, verify: bool = True) -> LoadedIndex:
     except Exception as error:  # noqa: BLE001 - whatever a damaged file raises, it is named
         raise IndexCorruptError(f"The index file {index_dir / current} is unreadable "
                                 f"({type(error).__name__}: {error}): {REBUILD_HINT}.") from error
-    windows = window_counts(manifest, chunks)
     check_consistency(index_dir, manifest, chunks, dense, sentence_vectors, lexical, documents)
+    windows = window_counts(index_dir, manifest, chunks)
     _check_vectors(index_dir, "window_vectors.npy", window_vectors, sum(windows), "sentence windows",
                    (manifest.get("model") or {}).get("dimension"))
     return LoadedIndex(manifest, chunks, dense, lexical, sentence_vectors, _offsets([len(c.sentences) for c in chunks]),
                        documents, window_vectors=window_vectors, window_offsets=_offsets(windows))
 
 
-def window_counts(manifest: dict, chunks: list[Chunk]) -> list[int]:
+def window_counts(index_dir: Path, manifest: dict, chunks: list[Chunk]) -> list[int]:
     """How many sentence windows each chunk has, with the window size the index was built with."""
     size = (manifest.get("settings") or {}).get("window_sentences")
-    if not isinstance(size, int) or size < 1:
-        raise IndexCorruptError(f"The index manifest does not say how many sentences a window holds: {REBUILD_HINT}.")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise IndexCorruptError(f"The index file {Path(index_dir) / 'manifest.json'} does not say how many "
+                                f"sentences a window holds: {REBUILD_HINT}.")
     return [len(sentence_windows(c, size)) for c in chunks]
 
 
@@ -235,13 +236,9 @@ def check_consistency(index_dir: Path, manifest: dict, chunks, dense, sentence_v
     the checksums, for a manifest rewritten by hand)."""
     dim = (manifest.get("model") or {}).get("dimension")
     problems = [
+        (any(not c.sentences for c in chunks), "chunks.jsonl", "holds a chunk with no sentences"),
         (dense.ntotal != len(chunks), "dense.faiss", "holds a different number of vectors than chunks.jsonl"),
         (dim is not None and dense.d != dim, "dense.faiss", "has the wrong dimension"),
-        (sentence_vectors.dtype != np.float32 or sentence_vectors.ndim != 2
-         or (dim is not None and sentence_vectors.shape[1] != dim), "sentence_vectors.npy", "has the wrong shape or type"),
-        (sentence_vectors.shape[0] != sum(len(c.sentences) for c in chunks), "sentence_vectors.npy",
-         "holds a different number of sentences than chunks.jsonl"),
-        (not np.isfinite(sentence_vectors).all(), "sentence_vectors.npy", "holds values that are not numbers"),
         (_bm25_passages(lexical) != len(chunks), "bm25", "holds a different number of passages than chunks.jsonl"),
         (any(c.document not in documents or c.end > len(documents[c.document]) for c in chunks),
          "documents", "does not hold the text every chunk points into"),
@@ -249,6 +246,8 @@ def check_consistency(index_dir: Path, manifest: dict, chunks, dense, sentence_v
     for failed, name, what in problems:
         if failed:
             raise IndexCorruptError(f"The index file {Path(index_dir) / name} {what}: {REBUILD_HINT}.")
+    _check_vectors(index_dir, "sentence_vectors.npy", sentence_vectors, sum(len(c.sentences) for c in chunks),
+                   "sentences", dim)
     bounds = bm25_bounds_problem(lexical)
     if bounds:
         raise IndexCorruptError(f"The index file {Path(index_dir) / 'bm25'} is damaged ({bounds}): {REBUILD_HINT}.")

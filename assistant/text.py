@@ -77,15 +77,17 @@ def word_count(text: str) -> int:
 URL = re.compile(r"\b(?:https?://|www\.)[^\s<>()\[\]{}\"'`]*[^\s<>()\[\]{}\"'`.,;:!?]", re.I)
 # A figure or table caption, or an axis label: never an answer sentence, never a passage to show.
 CAPTION = re.compile(r"^(?:Figure|Fig\.|Table|Graph|Chart|Map|Box|Source)\s*\d*\s*[:.–-]", re.I)
-# A footnote opens with its number and a source ("240 Interview with ..."); on the shipped report
-# this matches all 295 footnote chunks and none of the body's.
-FOOTNOTE_START = re.compile(r"^\s*\d{1,3}\s+\S")
+# A footnote's number and its source ("240 Interview with ...", "185 BBC, ...", "12 See ..."),
+# for a passage whose kind is not known; a body sentence may open with a number ("15
+# peacekeepers were killed").
+FOOTNOTE_START = re.compile(r"^\s*\d{1,3}\s+(?:[A-Z][\w’'.-]*,|See\b|Ibid|Interview)")
 
 
-def is_substantive(text: str) -> bool:
+def is_substantive(text: str, kind: str = "body") -> bool:
     """A passage worth showing beside a refusal: real prose (twelve words or more besides web
-    addresses), not a footnote's source reference or a figure's caption."""
+    addresses), not a footnote (by its chunk kind, or by its opening when the kind is not known)
+    and not a figure's caption."""
     prose = URL.sub(" ", text or "")
-    if CAPTION.match(prose.strip()) or FOOTNOTE_START.match(text or ""):
+    if kind == "footnote" or CAPTION.match(prose.strip()) or FOOTNOTE_START.match(text or ""):
         return False
     return len(re.findall(r"[^\W\d_]{2,}", prose)) >= 12

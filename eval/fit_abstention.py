@@ -38,8 +38,10 @@ def cross_validated(records: list[dict], seeds: int, folds: int = 5) -> dict[str
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cv", action="store_true", help="also cross-validate over dev+test")
-    parser.add_argument("--seeds", type=int, default=6, help="fold assignments averaged with --cv")
+    parser.add_argument("--seeds", type=int, default=6, help="fold assignments averaged with --cv (at least 1)")
     args = parser.parse_args()
+    if args.seeds < 1:
+        parser.error("--seeds must be at least 1")
     assistant = Assistant.load(Settings())
     items = evaluate.load_items(assistant.settings.eval_dir / "dev.jsonl")  # the dev split only
     records = evaluate.evaluate(assistant, items)["items"]

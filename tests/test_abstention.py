@@ -164,6 +164,8 @@ def test_the_config_counts_every_feature_of_the_model():
     ("How many Malian refugees live in Burkina Faso?", {"malian", "refuge", "live"}),
     ("How many sexual exploitation and abuse allegations have been reported?", {"sexual", "exploit", "abus", "alleg"}),
     ("Where were discussions organised, and how many people attended?", {"peopl"}),  # stops at a past tense
+    ("How many armed groups signed the agreement?", {"arm", "group"}),  # an -ed word first describes the thing
+    ("How many displaced people are there?", {"displac", "peopl"}),
     ("How many of the 13,000 troops were deployed?", set()),  # no thing named before the stopword
     ("What is the annual budget of the mission?", set()),  # not a 'how many' question
 ])

@@ -172,7 +172,7 @@ def test_refusal_shows_its_reason_and_at_most_three_passages(app: AppTest, refus
     assert 0 < len(headers) <= 3 and all("not an answer" in header for header in headers)
     shown = " ".join(message_markdown(app)).replace("\\", "")
     for hit in refusal.passages:  # footnote stubs and bare addresses are not shown
-        if not is_substantive(hit.text):
+        if not is_substantive(hit.text, hit.kind):
             assert briefing.flat(hit.text)[:40] not in shown
     assert briefing.NOT_ADDRESSED in app.code[0].value  # a refusal can be copied too
     assert "Why: It never mentions" in briefing.answer_plaintext(refusal)

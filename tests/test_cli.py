@@ -103,6 +103,33 @@ def test_questions_piped_in_with_json_give_one_answer_object_per_line():
     assert records[1]["abstained"] and records[1]["reason"]
 
 
+def test_a_piped_line_that_is_not_utf8_is_named_and_the_next_is_answered():
+    result = subprocess.run(CLI + ["ask"], input=b"Who carried out the \xff study?\nWhat does the report say about Kidal?\n",
+                            capture_output=True, cwd=PROJECT_ROOT, timeout=900)
+    assert result.returncode == 1
+    assert b"line 1: not valid UTF-8" in result.stderr and b"Traceback" not in result.stderr
+    assert result.stdout.count(b"Q: ") == 1 and b"Kidal" in result.stdout
+
+
+def test_a_piped_question_is_answered_before_the_pipe_closes():
+    process = subprocess.Popen(CLI + ["ask", "--json"], cwd=PROJECT_ROOT, stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        process.stdin.write("What does the report say about Kidal?\n")
+        process.stdin.flush()
+        first = json.loads(process.stdout.readline())  # the pipe is still open
+        assert first["question"] == "What does the report say about Kidal?" and first["citations"]
+    finally:
+        process.stdin.close()
+        process.wait(timeout=120)
+    assert process.returncode == 0
+
+
+def test_an_empty_question_argument_is_not_read_as_a_pipe():
+    result = run("ask", "", input="What does the report say about Kidal?\n")
+    assert result.returncode == 1 and "empty" in result.stderr and "Q: " not in result.stdout
+
+
 def test_an_empty_pipe_says_how_to_ask():
     result = run("ask", input="\n  \n")
     assert result.returncode == 1
@@ -421,7 +448,7 @@ def test_a_refusal_on_the_terminal_gives_its_reason_once(assistant):
 def test_a_refusal_in_the_terminal_lists_only_passages_worth_reading(assistant):
     answer = assistant.ask("How many peacekeepers have died?")
     assert answer.abstained
-    assert any(not is_substantive(h.text) for h in answer.passages)  # a figure caption or footnote is among them
+    assert any(not is_substantive(h.text, h.kind) for h in answer.passages)  # a figure caption or footnote is among them
     listed = cli.format_answer(answer).split("Closest passages (not an answer):\n", 1)[1].splitlines()
     assert len(listed) == len(answer.closest) <= 3
     for line, hit in zip(listed, answer.closest):

@@ -93,7 +93,9 @@ def test_a_short_question_about_a_thing_leans_back_only_when_the_last_turn_named
     # A thing that is only ever something's ('the disadvantages' of what was discussed), or no thing at all.
     for question in ("What are the disadvantages?", "Who won?", "Why so few?"):
         assert is_follow_up(question, last_words=about_kidal), question
-    assert not is_follow_up("What happened in 2012?", last_words=about_kidal)  # a year names the subject
+    assert not is_follow_up("What happened in 2012?", last_words=about_kidal)  # a year with a subject names it
+    for question in ("Why in 2015?", "Same in 2016?"):  # a year alone does not
+        assert is_follow_up(question, last_words=about_kidal), question
 
 
 def test_a_short_question_on_a_new_subject_is_not_rewritten(assistant):
@@ -231,6 +233,7 @@ def test_a_new_topic_replaces_the_part_of_the_previous_question_it_matches():
     # A question with no part of that form gets the place added, not a bag of its words.
     conversation = asked("Who trains the army?")
     assert conversation.resolve("And in Gao?") == "Who trains the army in Gao?"
+    assert conversation.resolve("And for the police?") != "Who trains the army for the police?"  # not a place
 
 
 @pytest.mark.fast

@@ -155,6 +155,27 @@ def test_vector_count_mismatch_is_refused_even_with_matching_checksums(pristine,
         load_index(settings.index_dir)
 
 
+def test_a_chunk_with_no_sentences_is_refused_by_name(pristine, tmp_path):
+    settings = copy_shelf(pristine, tmp_path)
+    path = settings.index_dir / "chunks.jsonl"
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    records[0]["sentences"] = []
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    rewrite_manifest_checksums(settings.index_dir)
+    with pytest.raises(IndexCorruptError, match="chunks.jsonl holds a chunk with no sentences"):
+        load_index(settings.index_dir)
+
+
+def test_a_manifest_without_the_window_size_is_refused_by_name(pristine, tmp_path):
+    settings = copy_shelf(pristine, tmp_path)
+    path = settings.index_dir / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    del manifest["settings"]["window_sentences"]
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(IndexCorruptError, match="manifest.json does not say how many sentences a window holds"):
+        load_index(settings.index_dir)
+
+
 def test_a_damaged_embedding_cache_is_ignored_and_rebuilt(tmp_path):
     (tmp_path / "documents").mkdir()
     (tmp_path / "documents" / "people.txt").write_text(PEOPLE, encoding="utf-8")

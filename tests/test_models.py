@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 LOAD_OFFLINE = """
 import os, socket
@@ -99,3 +100,20 @@ def test_cached_embed_returns_rows_in_input_order(tmp_path):
     assert np.min(np.sum(rows * alone, axis=1)) > 0.999
     again = cached_embed(EmbeddingCache(tmp_path / "cache", model.name, model.dim), lambda _t: 1 / 0, texts)
     assert np.array_equal(again, rows)  # all from the saved cache, none embedded
+
+
+@pytest.mark.fast
+def test_build_threads_keep_to_the_cpus_the_process_is_allowed(tmp_path, monkeypatch):
+    from assistant.embed import _cgroup_cpus, build_threads
+
+    quota = tmp_path / "cpu.max"
+    quota.write_text("200000 100000\n", encoding="utf-8")
+    assert _cgroup_cpus(quota) == 2
+    quota.write_text("max 100000\n", encoding="utf-8")
+    assert _cgroup_cpus(quota) == 0  # no quota
+    quota.write_text("garbage\n", encoding="utf-8")
+    assert _cgroup_cpus(quota) == 0 and _cgroup_cpus(tmp_path / "missing") == 0
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert build_threads() == 1
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert 1 <= build_threads() <= (os.cpu_count() or 1)

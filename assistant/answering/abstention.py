@@ -299,7 +299,8 @@ def names_never_together(question: str, vocabulary: Vocabulary, document: str | 
 
 def counted_words(question: str) -> set[str]:
     """What a 'How many ...' question counts, stemmed: the words after 'how many' up to the first
-    stopword ('and' joins them), past-tense verb or number. 'How many Malian refugees live in
+    stopword ('and' joins them), past-tense verb or number; a first word in -ed describes what is
+    counted ('How many armed groups ...', 'displaced people'). 'How many Malian refugees live in
     Burkina Faso?' -> {malian, refuge, live}; empty for any other question."""
     match = HOW_MANY.search(question)
     if not match:
@@ -307,7 +308,7 @@ def counted_words(question: str) -> set[str]:
     phrase = []
     for word in match.group(1).split():
         lowered = word.lower()
-        if (lowered in STOPWORDS and lowered != "and") or lowered.endswith("ed") or not word[0].isalpha():
+        if (lowered in STOPWORDS and lowered != "and") or (phrase and lowered.endswith("ed")) or not word[0].isalpha():
             break
         phrase.append(word)
     return set(lexical_tokens(" ".join(phrase)))

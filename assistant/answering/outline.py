@@ -89,7 +89,7 @@ def section_hits(section: str, chunks: list[Chunk], document: str | None = None)
     inside = [(i, c) for i, c in enumerate(chunks) if c.kind == "body" and not c.summary
               and (document is None or c.document == document)
               and SectionPath(section).contains(c.section)]
-    return [Hit(rank, c.id, c.document, c.section, c.page, 1.0, c.text, i) for rank, (i, c) in enumerate(inside, 1)]
+    return [Hit(rank, c.id, c.document, c.section, c.page, 1.0, c.text, i, c.kind) for rank, (i, c) in enumerate(inside, 1)]
 
 
 def asks_only_about(question: str, alias: str, title: str, kinds: set[str]) -> bool:
@@ -116,7 +116,7 @@ def heading_item(section: str, chunks: list[Chunk], document: str | None = None)
         if (chunk.section == section and chunk.kind == "body" and not chunk.summary and is_heading(chunk, 0)
                 and (document is None or chunk.document == document)):
             a, b = chunk.sentences[0]
-            hit = Hit(0, chunk.id, chunk.document, chunk.section, chunk.page, 1.0, chunk.text, position)
+            hit = Hit(0, chunk.id, chunk.document, chunk.section, chunk.page, 1.0, chunk.text, position, chunk.kind)
             return ScoredSentence(hit, 0, a, b, chunk.text[a:b], 1.0, 1.0, 1.0, True)
     return None
 

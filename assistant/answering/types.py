@@ -49,9 +49,9 @@ class Answer:
 
     @property
     def closest(self) -> tuple[Hit, ...]:
-        """What to show beside a refusal: at most three passages, none that is only a footnote
-        reference or a web address."""
-        return tuple(h for h in self.passages if is_substantive(h.text))[:3]
+        """What to show beside a refusal: at most three passages, none that is a footnote, a
+        figure caption or a web address."""
+        return tuple(h for h in self.passages if is_substantive(h.text, h.kind))[:3]
 
     def to_dict(self) -> dict:
         record = {"id": self.id, "question": self.question, "answer": self.answer, "abstained": self.abstained,
