@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 from pathlib import Path
@@ -47,12 +46,12 @@ class E5Embedder:
         # machine, idle, 120 chunks took 19.0 s on one thread and 11.2 s on two. A question
         # stays on one thread (below): a few milliseconds of work, and OpenMP threads waiting
         # for each other at every layer made single questions stall under load.
-        with _torch_threads(build_threads()):
-            return _as_matrix(self._model.embed(list(texts), "passage: "), self.dim)
+        _use_torch_threads(build_threads())
+        return _as_matrix(self._model.embed(list(texts), "passage: "), self.dim)
 
     def queries(self, texts: list[str]) -> np.ndarray:
-        with _torch_threads(1):
-            return _as_matrix(self._model.embed(list(texts), "query: "), self.dim)
+        _use_torch_threads(1)
+        return _as_matrix(self._model.embed(list(texts), "query: "), self.dim)
 
 
 def _has_native_bfloat16() -> bool:
@@ -86,16 +85,14 @@ def _cgroup_cpus(path: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
         return 0
 
 
-@contextlib.contextmanager
-def _torch_threads(count: int):
-    """Run with `count` torch threads. Set at every call and never restored to a value read
-    before: a build and a question in two threads of one process (the app) would otherwise
-    restore each other's count."""
+def _use_torch_threads(count: int) -> None:
+    """Embed with `count` torch threads from here on. Set before every call and never restored to
+    a value read before: a build and a question in two threads of one process (the app) would
+    otherwise restore each other's count."""
     import torch
 
     if torch.get_num_threads() != count:
         torch.set_num_threads(count)
-    yield
 
 
 class MiniLMEmbedder:

@@ -96,6 +96,11 @@ SECTION_NUMBER = re.compile(r"^(?:[IVXLC]+\.\s*|\d{1,2}(?:\.\d{1,2})*\.\s*|\d{1,
                             r"|Chapter\s+\d{1,2}[.:]?\s+)")
 
 
+def _best_per_chunk(vectors: np.ndarray, offsets: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Each chunk's best similarity to the query among its rows (`offsets`: each chunk's first row)."""
+    return np.maximum.reduceat(vectors @ query, offsets).astype(np.float32)
+
+
 def plain_title(title: str) -> str:
     """A heading without its numbering: 'b) Focus on the coast' -> 'Focus on the coast'."""
     return SECTION_NUMBER.sub("", title)
@@ -190,15 +195,13 @@ class Retriever:
     def _sentence_scores(self, vector: np.ndarray) -> np.ndarray:
         """Each chunk scored by its best-matching sentence: precise questions match one sentence
         better than they match a whole passage."""
-        similarities = self.index.sentence_vectors @ vector
-        return np.maximum.reduceat(similarities, self.index.sentence_offsets).astype(np.float32)
+        return _best_per_chunk(self.index.sentence_vectors, self.index.sentence_offsets, vector)
 
     def _window_scores(self, vector: np.ndarray) -> np.ndarray:
         """Each chunk scored by its best window of a few consecutive sentences: a paraphrased
         question often matches two or three sentences together better than any one of them
         or the whole passage."""
-        similarities = self.index.window_vectors @ vector
-        return np.maximum.reduceat(similarities, self.index.window_offsets).astype(np.float32)
+        return _best_per_chunk(self.index.window_vectors, self.index.window_offsets, vector)
 
     def _section_scores(self, question: str) -> np.ndarray:
         """How exactly the question names a chunk's section: a profile alias ('part 2b', 'the

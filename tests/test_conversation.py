@@ -219,33 +219,29 @@ def test_the_reports_ordinal_follow_ups_name_the_part_from_its_profile():
 # --- 'And in Kidal?', 'And the Plateforme?': the new topic takes the place of the old one --------
 
 @pytest.mark.fast
-def test_a_new_topic_replaces_the_part_of_the_previous_question_it_matches():
-    conversation = asked("How is the Mission perceived in the North?")
-    assert conversation.resolve("And in Kidal?") == "How is the Mission perceived in Kidal?"
-    conversation = asked("Who are the CMA?")
-    assert conversation.resolve("And the Plateforme?") == "Who are the Plateforme?"
+@pytest.mark.parametrize("previous, typed, resolved", [
+    ("How is the Mission perceived in the North?", "And in Kidal?", "How is the Mission perceived in Kidal?"),
+    ("Who are the CMA?", "And the Plateforme?", "Who are the Plateforme?"),
     # A resolved question's added topic is not part of what was asked.
-    conversation = asked("How did the vote go in Gao? (vote in Gao north)")
-    assert conversation.resolve("And in Kidal?") == "How did the vote go in Kidal?"
+    ("How did the vote go in Gao? (vote in Gao north)", "And in Kidal?", "How did the vote go in Kidal?"),
     # 'about' takes the place alone: never 'What does the report say about in Kidal?'
-    conversation = asked("What does the report say about Gao?")
-    assert conversation.resolve("And in Kidal?") == "What does the report say about Kidal?"
+    ("What does the report say about Gao?", "And in Kidal?", "What does the report say about Kidal?"),
     # A question with no part of that form gets the place added, not a bag of its words.
-    conversation = asked("Who trains the army?")
-    assert conversation.resolve("And in Gao?") == "Who trains the army in Gao?"
-    assert conversation.resolve("And for the police?") != "Who trains the army for the police?"  # not a place
+    ("Who trains the army?", "And in Gao?", "Who trains the army in Gao?"),
+    # The previous question leaned on its added topic for its subject: the topic stays.
+    ("What are the disadvantages? (MINUSMA turned counter-terrorism mission)", "And the benefits?",
+     "What are the benefits? (MINUSMA turned counter-terrorism mission)"),
+    ("How is it perceived in the North? (MINUSMA role)", "And in Kidal?", "How is it perceived in Kidal? (MINUSMA role)"),
+    # A question with a subject of its own keeps its nouns: the new one is a topic, not a swap.
+    ("What is the long-term future of the railway network?", "And the coast?", "the coast (long-term future railway network)"),
+])
+def test_a_new_topic_takes_the_place_of_the_matching_part_of_the_previous_question(previous, typed, resolved):
+    assert asked(previous).resolve(typed) == resolved
 
 
 @pytest.mark.fast
-def test_a_new_noun_takes_the_place_of_the_noun_a_short_question_ended_on():
-    # The previous question leaned on its added topic for its subject: the topic stays.
-    conversation = asked("What are the disadvantages? (MINUSMA turned counter-terrorism mission)")
-    assert conversation.resolve("And the benefits?") == "What are the benefits? (MINUSMA turned counter-terrorism mission)"
-    conversation = asked("How is it perceived in the North? (MINUSMA role)")
-    assert conversation.resolve("And in Kidal?") == "How is it perceived in Kidal? (MINUSMA role)"
-    # A question with a subject of its own keeps its nouns: the new one is a topic, not a swap.
-    conversation = asked("What is the long-term future of the railway network?")
-    assert conversation.resolve("And the coast?") == "the coast (long-term future railway network)"
+def test_a_phrase_that_is_no_place_or_time_is_not_glued_onto_the_previous_question():
+    assert asked("Who trains the army?").resolve("And for the police?") != "Who trains the army for the police?"
 
 
 @pytest.mark.fast

@@ -251,7 +251,8 @@ def features(question: str, scored: list[ScoredSentence], hits: list[Hit], draft
              vocabulary: Vocabulary) -> dict[str, float]:
     """The evidence that the passages answer the question, as numbers a linear model weighs;
     words are weighed by their rarity in the best passage's own document."""
-    own_idf = vocabulary.idf_in(hits[0].document if hits else None)
+    document = hits[0].document if hits else None
+    own_idf = vocabulary.idf_in(document)
     usable = [s for s in scored if not s.heading]
     best = max(usable, key=lambda s: s.score) if usable else None
     names = [n.lower() for n in distinctive_names(question, vocabulary)]
@@ -267,7 +268,7 @@ def features(question: str, scored: list[ScoredSentence], hits: list[Hit], draft
         "draft_coverage": coverage(question, draft_text, own_idf),
         # Also the measure of the figure rule (Settings.quantity_gap_limit).
         "quantity_gap": quantity_gap(question, scored, own_idf),
-        "names_never_together": float(len(names_never_together(question, vocabulary, hits[0].document if hits else None))),
+        "names_never_together": float(len(names_never_together(question, vocabulary, document))),
         "count_unmatched": count_unmatched(question, scored),
     }
 
