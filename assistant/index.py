@@ -154,7 +154,8 @@ def build_index(settings: Settings, progress: ProgressCallback | None = None) ->
     notify(BuildProgress("writing index", 0, 1))
     # Each chunk takes its own document's aliases: two documents may share a heading.
     aliases = {doc.doc_id: doc.aliases for doc in structured}
-    lexical = LexicalIndex.build([lexical_text(c, aliases.get(c.document, {})) for c in chunks])
+    lexical = LexicalIndex.build([lexical_text(c, aliases.get(c.document, {})) for c in chunks],
+                                 [c.document for c in chunks])
     pages = [len(s.pages) if s.kind == "pdf" else len({p.page for p in d.paragraphs if p.page}) or 1
              for s, d in zip(documents, structured)]
     manifest = {

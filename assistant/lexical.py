@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import math
-from collections import Counter
 import re
+from collections import Counter
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from .chunk import Chunk
+
+PARTS_FILE = "parts.json"  # in the BM25 folder: which document each numbered sub-folder indexes
 
 # Short, common English words that carry no topic.
 STOPWORDS = frozenset("""a an the and or but if of in on at to for from by with about as into over under
@@ -56,39 +61,76 @@ def lexical_text(chunk: Chunk, aliases: dict[str, list[str]]) -> str:
     return " ".join(titles + extra + [chunk.text_after_heading()])
 
 
-class LexicalIndex:
-    """A bm25s index that is saved as plain .npy and .json files."""
+@dataclass(frozen=True)
+class LexicalPart:
+    """The BM25 index of one document's passages: rows start .. start + passages of the index."""
 
-    def __init__(self, retriever) -> None:
-        self._retriever = retriever
+    document: str
+    start: int
+    retriever: object  # a bm25s.BM25
+
+    @property
+    def passages(self) -> int:
+        return int(self.retriever.scores["num_docs"])
+
+
+class LexicalIndex:
+    """BM25 (bm25s), one index per document, saved as plain .npy and .json files. Each document
+    keeps its own statistics (idf, mean passage length): a passage's score, and so the order of a
+    document's passages, does not change when another document joins the shelf."""
+
+    def __init__(self, parts: list[LexicalPart]) -> None:
+        self.parts = parts
 
     @classmethod
-    def build(cls, texts: list[str]) -> "LexicalIndex":
+    def build(cls, texts: list[str], documents: list[str]) -> "LexicalIndex":
+        """`documents[i]` names the document of `texts[i]`; a document's texts are consecutive."""
         import bm25s
 
-        retriever = bm25s.BM25()
-        retriever.index([lexical_tokens(t) for t in texts], show_progress=False)
-        return cls(retriever)
+        parts, start = [], 0
+        for name, group in itertools.groupby(documents):
+            count = len(list(group))
+            if any(p.document == name for p in parts):
+                raise ValueError(f"the passages of {name!r} are not consecutive")
+            retriever = bm25s.BM25()
+            retriever.index([lexical_tokens(t) for t in texts[start:start + count]], show_progress=False)
+            parts.append(LexicalPart(name, start, retriever))
+            start += count
+        return cls(parts)
+
+    @property
+    def passages(self) -> int:
+        return sum(p.passages for p in self.parts)
 
     def save(self, folder: Path) -> None:
-        self._retriever.save(str(folder))
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        for number, part in enumerate(self.parts):
+            part.retriever.save(str(folder / str(number)))
+        layout = [{"document": p.document, "start": p.start, "passages": p.passages} for p in self.parts]
+        (folder / PARTS_FILE).write_text(json.dumps(layout, indent=1), encoding="utf-8")
 
     @classmethod
     def load(cls, folder: Path) -> "LexicalIndex":
         import bm25s
 
-        if not Path(folder).is_dir():
+        folder = Path(folder)
+        if not folder.is_dir():
             raise OSError(f"missing BM25 folder {folder}")
-        return cls(bm25s.BM25.load(str(folder)))
+        layout = json.loads((folder / PARTS_FILE).read_text(encoding="utf-8"))
+        return cls([LexicalPart(str(entry["document"]), int(entry["start"]), bm25s.BM25.load(str(folder / str(number))))
+                    for number, entry in enumerate(layout)])
 
     def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every chunk for the query (zeros when no query word is known)."""
-        vocabulary = self._retriever.vocab_dict
-        known = [t for t in lexical_tokens(query) if t in vocabulary]
-        size = self._retriever.scores["num_docs"]
-        if not known:
-            return np.zeros(size, dtype=np.float32)
-        return np.asarray(self._retriever.get_scores(known), dtype=np.float32)
+        """BM25 score of every passage for the query, each by its own document's statistics
+        (zeros where no query word is known)."""
+        tokens = lexical_tokens(query)
+        scores = np.zeros(self.passages, dtype=np.float32)
+        for part in self.parts:
+            known = [t for t in tokens if t in part.retriever.vocab_dict]
+            if known:
+                scores[part.start:part.start + part.passages] = part.retriever.get_scores(known)
+        return scores
 
     def knows(self, token: str) -> bool:
-        return token in self._retriever.vocab_dict
+        return any(token in p.retriever.vocab_dict for p in self.parts)

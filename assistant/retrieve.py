@@ -4,6 +4,7 @@ fusion and collapsing of duplicate passages."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -96,9 +97,27 @@ SECTION_NUMBER = re.compile(r"^(?:[IVXLC]+\.\s*|\d{1,2}(?:\.\d{1,2})*\.\s*|\d{1,
                             r"|Chapter\s+\d{1,2}[.:]?\s+)")
 
 
-def _best_per_chunk(vectors: np.ndarray, offsets: np.ndarray, query: np.ndarray) -> np.ndarray:
-    """Each chunk's best similarity to the query among its rows (`offsets`: each chunk's first row)."""
-    return np.maximum.reduceat(vectors @ query, offsets).astype(np.float32)
+def _best_per_chunk(vectors: np.ndarray, offsets: np.ndarray, query: np.ndarray,
+                    documents: list[tuple[int, int]]) -> np.ndarray:
+    """Each chunk's best similarity to the query among its rows (`offsets`: each chunk's first
+    row). The product is taken one document (`documents`: runs of chunks) at a time: BLAS splits
+    a longer matrix otherwise and the last bit of a score, and so a near tie, would depend on
+    what else is on the shelf."""
+    best = np.zeros(len(offsets), dtype=np.float32)
+    ends = np.append(offsets[1:], len(vectors))
+    for first, last in documents:
+        rows = slice(offsets[first], ends[last - 1])
+        best[first:last] = np.maximum.reduceat(vectors[rows] @ query, offsets[first:last] - offsets[first])
+    return best
+
+
+def _runs(names):
+    """(first position, group) for each run of equal names."""
+    position = 0
+    for _, group in itertools.groupby(names):
+        members = list(group)
+        yield position, members
+        position += len(members)
 
 
 def plain_title(title: str) -> str:
@@ -135,6 +154,9 @@ class Retriever:
         self._is_footnote = np.array([c.kind == "footnote" for c in self.chunks], dtype=bool)
         self._document_of = np.array([c.document for c in self.chunks], dtype=object)
         self.document_names = tuple(dict.fromkeys(c.document for c in self.chunks))
+        # Each document's run of chunks (first, last + 1): the index keeps a document's chunks together.
+        self._document_runs = [(first, first + len(list(group))) for first, group in
+                               _runs(c.document for c in self.chunks)]
         self._last = ("", "")
 
     def _summary_twins(self) -> dict[int, int]:
@@ -180,6 +202,9 @@ class Retriever:
             lists.append((settings.weight_section, self._section_scores(expanded)))
         fused = self._fuse(lists, allowed, settings)
         order = [int(i) for i in np.argsort(-fused, kind="stable") if fused[i] > 0][: settings.candidates]
+        if len(set(self._document_of[allowed])) > 1:
+            fused = self._fuse(lists, allowed, settings, within_documents=True)
+            order = self._fill_document_slots(order, fused)
         if settings.collapse_duplicates:
             order = self._collapse(order, settings.duplicate_overlap, allowed)
         best_possible = sum(w for w, _ in lists) / (settings.rrf_k + 1)
@@ -195,13 +220,13 @@ class Retriever:
     def _sentence_scores(self, vector: np.ndarray) -> np.ndarray:
         """Each chunk scored by its best-matching sentence: precise questions match one sentence
         better than they match a whole passage."""
-        return _best_per_chunk(self.index.sentence_vectors, self.index.sentence_offsets, vector)
+        return _best_per_chunk(self.index.sentence_vectors, self.index.sentence_offsets, vector, self._document_runs)
 
     def _window_scores(self, vector: np.ndarray) -> np.ndarray:
         """Each chunk scored by its best window of a few consecutive sentences: a paraphrased
         question often matches two or three sentences together better than any one of them
         or the whole passage."""
-        return _best_per_chunk(self.index.window_vectors, self.index.window_offsets, vector)
+        return _best_per_chunk(self.index.window_vectors, self.index.window_offsets, vector, self._document_runs)
 
     def _section_scores(self, question: str) -> np.ndarray:
         """How exactly the question names a chunk's section: a profile alias ('part 2b', 'the
@@ -242,15 +267,31 @@ class Retriever:
                 f"it holds: {', '.join(self.document_names) or 'nothing'}.")
         return list(names)
 
-    def _fuse(self, lists, allowed: np.ndarray, settings: Settings) -> np.ndarray:
-        """Weighted reciprocal-rank fusion; only chunks with a positive score are ranked."""
+    def _fuse(self, lists, allowed: np.ndarray, settings: Settings, within_documents: bool = False) -> np.ndarray:
+        """Weighted reciprocal-rank fusion; only chunks with a positive score are ranked. With
+        `within_documents`, each chunk is ranked among its own document's chunks only, so that a
+        document's fused scores do not depend on what else is on the shelf."""
         fused = np.zeros(len(self.chunks), dtype=np.float64)
+        groups = [self._document_of == name for name in self.document_names] if within_documents else [allowed]
         for weight, scores in lists:
-            candidates = np.where(allowed & (scores > 0))[0]
-            ranked = candidates[np.argsort(-scores[candidates], kind="stable")]
-            fused[ranked] += weight / (settings.rrf_k + 1 + np.arange(len(ranked)))
+            for group in groups:
+                candidates = np.where(allowed & group & (scores > 0))[0]
+                ranked = candidates[np.argsort(-scores[candidates], kind="stable")]
+                fused[ranked] += weight / (settings.rrf_k + 1 + np.arange(len(ranked)))
         fused[self._is_footnote] *= settings.footnote_penalty
         return fused
+
+    def _fill_document_slots(self, order: list[int], within: np.ndarray) -> list[int]:
+        """Shelf-wide fusion decides which document holds each rank; each document fills the
+        ranks it holds with its own passages in its own order (`within`: fusion within documents).
+        A document's passages then keep the order they have when it is alone on the shelf: a
+        second document can take ranks from it but never reorder it."""
+        queues = {}
+        for name in dict.fromkeys(self._document_of[order]):
+            own = np.where(self._document_of == name)[0]
+            own = own[within[own] > 0]
+            queues[name] = iter(own[np.argsort(-within[own], kind="stable")].tolist())
+        return [next(queues[self._document_of[i]]) for i in order]
 
     def _collapse(self, order: list[int], threshold: float, allowed: np.ndarray) -> list[int]:
         """Keep one of each set of near-duplicate passages, preferring the body over a summary."""

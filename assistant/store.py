@@ -239,7 +239,8 @@ def check_consistency(index_dir: Path, manifest: dict, chunks, dense, sentence_v
         (any(not c.sentences for c in chunks), "chunks.jsonl", "holds a chunk with no sentences"),
         (dense.ntotal != len(chunks), "dense.faiss", "holds a different number of vectors than chunks.jsonl"),
         (dim is not None and dense.d != dim, "dense.faiss", "has the wrong dimension"),
-        (_bm25_passages(lexical) != len(chunks), "bm25", "holds a different number of passages than chunks.jsonl"),
+        (lexical.passages != len(chunks), "bm25", "holds a different number of passages than chunks.jsonl"),
+        (not _bm25_parts_match(lexical, chunks), "bm25", "does not index each document's own passages"),
         (any(c.document not in documents or c.end > len(documents[c.document]) for c in chunks),
          "documents", "does not hold the text every chunk points into"),
     ]
@@ -253,18 +254,34 @@ def check_consistency(index_dir: Path, manifest: dict, chunks, dense, sentence_v
         raise IndexCorruptError(f"The index file {Path(index_dir) / 'bm25'} is damaged ({bounds}): {REBUILD_HINT}.")
 
 
-def _bm25_passages(lexical: LexicalIndex) -> int:
-    return int(lexical._retriever.scores["num_docs"])  # lexical.py is not ours to extend here
+def _bm25_parts_match(lexical: LexicalIndex, chunks) -> bool:
+    """Each per-document BM25 part covers exactly its document's run of chunks, in order."""
+    start = 0
+    for part in lexical.parts:
+        rows = chunks[part.start:part.start + part.passages]
+        if part.start != start or any(c.document != part.document for c in rows):
+            return False
+        start += part.passages
+    return start == len(chunks)
 
 
 def bm25_bounds_problem(lexical: LexicalIndex) -> str | None:
-    """What is wrong with the BM25 score matrix (sparse columns per token), or None: passage
-    numbers must lie within the index, column pointers must run in order over the arrays, token
-    ids must have a column. Out-of-range numbers would otherwise fail on every question."""
-    scores = lexical._retriever.scores
+    """What is wrong with a BM25 score matrix (sparse columns per token), or None: passage
+    numbers must lie within its document's part, column pointers must run in order over the
+    arrays, token ids must have a column. Out-of-range numbers would otherwise fail on every
+    question."""
+    for part in lexical.parts:
+        problem = _bm25_part_problem(part.retriever)
+        if problem:
+            return problem
+    return None
+
+
+def _bm25_part_problem(retriever) -> str | None:
+    scores = retriever.scores
     data, indices, indptr = (np.asarray(scores[k]) for k in ("data", "indices", "indptr"))
     passages = int(scores["num_docs"])
-    vocabulary = lexical._retriever.vocab_dict
+    vocabulary = retriever.vocab_dict
     if indptr.ndim != 1 or len(indptr) == 0 or indptr[0] != 0 or indptr[-1] != len(indices) or len(data) != len(indices):
         return "its column pointers do not match its arrays"
     if np.any(np.diff(indptr) < 0):

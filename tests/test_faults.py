@@ -106,8 +106,8 @@ def garbage_after_header(path: Path) -> None:
 
 
 TARGETS = ["manifest.json", "chunks.jsonl", "dense.faiss", "sentence_vectors.npy", "window_vectors.npy",
-           "bm25/data.csc.index.npy",
-           "bm25/indices.csc.index.npy", "bm25/indptr.csc.index.npy", "bm25/vocab.index.json", "documents/intro.txt"]
+           "bm25/parts.json", "bm25/0/data.csc.index.npy",
+           "bm25/0/indices.csc.index.npy", "bm25/0/indptr.csc.index.npy", "bm25/0/vocab.index.json", "documents/intro.txt"]
 
 
 @pytest.mark.parametrize("damage", [missing, emptied, garbage_after_header], ids=lambda f: f.__name__)
@@ -134,7 +134,7 @@ def rewrite_manifest_checksums(index_dir: Path) -> None:
 
 def test_bm25_passage_numbers_out_of_range_are_refused_even_with_matching_checksums(pristine, tmp_path):
     settings = copy_shelf(pristine, tmp_path)
-    path = settings.index_dir / "bm25" / "indices.csc.index.npy"
+    path = settings.index_dir / "bm25" / "0" / "indices.csc.index.npy"
     indices = np.load(path)
     indices[len(indices) // 2] = 10_000
     np.save(path, indices)
