@@ -7,7 +7,7 @@ import functools
 import re
 
 from .answering import AnswerContext, Trace, answer_question, build_vocabulary, check_settings
-from .answering.outline import body_sections, framework_kinds, section_hits, section_opening
+from .answering.outline import body_sections, framework_kinds, section_hits, section_opening, subject_words
 from .answering.types import Answer
 from .config import Settings, offline_environment, validated
 from .conversation import Conversation, subject_anchors
@@ -74,6 +74,7 @@ class Assistant:
         self._aliases = alias_maps(self.profiles)
         self._kinds = {doc: kinds for doc, p in self.profiles.items()
                        if (kinds := framework_kinds(self._aliases[doc], p.framework_kinds))}
+        self._subjects = {doc: subject_words(p.title, p.short_title, p.subject_names) for doc, p in self.profiles.items()}
         self.reference_kinds = tuple(dict.fromkeys(k for kinds in self._kinds.values() for k in kinds))
         # The numbered names of every document's sections, by title, for follow-ups ('the third one').
         self.reference_aliases = {title: names for aliases in self._aliases.values() for title, names in aliases.items()}
@@ -127,7 +128,7 @@ class Assistant:
         vector = self.retriever.query_vector(resolved)
         hits = self.retriever.search(resolved, settings, vector)
         context = AnswerContext(self.index.chunks, self.index.sentence_vectors, self.index.sentence_offsets,
-                                self._aliases, self._kinds, settings, self.refusal_wording(settings))
+                                self._aliases, self._kinds, settings, self.refusal_wording(settings), self._subjects)
         trace = answer_question(question, resolved, vector, hits, context, self._vocabulary, question_id)
         return dataclasses.replace(trace, answer=self._with_titles(trace.answer))
 

@@ -323,6 +323,8 @@ def test_a_sentence_leaning_on_an_earlier_one_is_told_apart(sentence, leaning):
     ("List the options", "b) Focus on the Centre"),
     ("What policy options does the report propose?", "3. Readjustment to a counter-terrorism mission"),
     ("Name the eight dimensions", "X. Women, Peace and Security"),
+    ("What are the dimensions of effectiveness?", "VIII. Political Primacy"),
+    ("What are the dilemmas MINUSMA faces?", "To concentrate on the North, the Centre, or both?"),
 ])
 def test_framework_questions_in_any_wording_get_the_headings(assistant, question, kind_heading):
     answer = assistant.ask(question)
@@ -330,6 +332,12 @@ def test_framework_questions_in_any_wording_get_the_headings(assistant, question
     assert kind_heading in lines, answer.answer
     assert len(answer.citations) == len(lines) >= 4
     assert all(c.quote == c.section.split(" > ")[-1] for c in answer.citations)
+
+
+def test_a_list_question_about_something_narrower_gets_sentences_not_the_framework(assistant):
+    answer = assistant.ask("What are the options for the North?")
+    assert not answer.abstained and len(answer.citations) <= 2, answer.answer
+    assert all(c.quote != c.section.split(" > ")[-1] for c in answer.citations)  # no bare heading
 
 
 @pytest.mark.parametrize("question", [

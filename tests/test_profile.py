@@ -13,7 +13,7 @@ import pytest
 from fpdf import FPDF
 from pypdf import PdfWriter
 
-from assistant.answering.outline import asked_kind, framework_kinds, named_section
+from assistant.answering.outline import asked_kind, framework_kinds, named_section, subject_words
 from assistant.chunk import chunk_document
 from assistant.clean import clean_document
 from assistant.config import PROJECT_ROOT
@@ -241,6 +241,19 @@ def test_a_framework_list_is_the_one_of_the_document_asked_about(tmp_path):
     kinds = {d: framework_kinds(a, ("part",)) for d, a in aliases.items()}
     assert asked_kind("What are the parts?", kinds, hits_for(chunks, "south")) == ("south", "part")
     assert framework_kinds(aliases["north"], ("scenario",)) == {}  # only the profile's kinds
+
+
+def test_a_list_question_may_add_the_words_that_name_the_documents_subject(tmp_path):
+    chunks, aliases = two_documents(tmp_path)
+    kinds = {d: framework_kinds(a, ("part",)) for d, a in aliases.items()}
+    subjects = {"north": subject_words("Northport Harbour Review", "", ("Northport",)),
+                "south": subject_words("Southport Quay Audit", "", ())}
+    # 'harbour' names the north document's subject: the list is still the whole list, and it is north's.
+    assert asked_kind("What are the parts of the harbour review?", kinds, hits_for(chunks, "south"), subjects) \
+        == ("north", "part")
+    # A word that names neither document's subject narrows the question: sentences, not the list.
+    assert asked_kind("What are the parts about cranes?", kinds, hits_for(chunks, "north"), subjects) is None
+    assert asked_kind("What are the parts of the harbour review?", kinds, hits_for(chunks, "north")) is None
 
 
 def test_shelf_profiles_read_files_and_fall_back_to_the_built_title(tmp_path):

@@ -26,7 +26,8 @@ LIST_REQUEST_WORDS = frozenset(lexical_tokens(
     "see sees identify identifies identified propose proposes proposed consider considers considered list "
     "name names main key possible strategic policy policies future report study outline outlines outlined "
     "set sets describe describes discuss discusses different various give gives present presents "
-    "recommend recommends suggested suggest suggests put forward lay laid " + NUMBER_WORDS))
+    "recommend recommends suggested suggest suggests put forward lay laid face faces faced facing confront "
+    "confronts " + NUMBER_WORDS))
 
 
 def body_sections(chunks: list[Chunk], document: str | None = None) -> list[str]:
@@ -122,19 +123,33 @@ def heading_item(section: str, chunks: list[Chunk], document: str | None = None)
 
 
 def asked_kind(question: str, kinds: dict[str, dict[str, list[tuple[str, str]]]],
-               hits: list[Hit] = ()) -> tuple[str, str] | None:
+               hits: list[Hit] = (), subjects: dict[str, frozenset[str]] | None = None) -> tuple[str, str] | None:
     """The framework kind whose list a question asks for, as (document, kind): 'What are the
     four scenarios?', 'Name the eight principles', 'What policy options does the report
-    propose?'. The kind must be in the plural and nothing but list words may be asked besides;
-    when several documents have the kind, the one whose passage ranks best is meant."""
+    propose?', 'What are the dimensions of effectiveness?'. The kind must be in the plural and
+    nothing may be asked besides but list words and the words that name the document's own
+    subject (`subjects`: per document, the stemmed words of its title and subject names: they
+    narrow nothing in it); when several documents have the kind, the one whose passage ranks best
+    is meant."""
     words = re.findall(r"[a-z]+", question.lower().replace("’", "'"))
     query = {t for t in lexical_tokens(question) if len(t) > 1}
+    subjects = subjects or {}
     names = dict.fromkeys(kind for document_kinds in kinds.values() for kind in document_kinds)
     for kind in names:
-        if f"{kind}s" in words and not query - set(lexical_tokens(kind)) - LIST_REQUEST_WORDS:
-            document = pick_document([d for d, document_kinds in kinds.items() if kind in document_kinds], hits)
+        if f"{kind}s" not in words:
+            continue
+        having = [d for d, document_kinds in kinds.items() if kind in document_kinds
+                  and not query - set(lexical_tokens(kind)) - LIST_REQUEST_WORDS - subjects.get(d, frozenset())]
+        if having:
+            document = pick_document(having, hits)
             return (document, kind) if document else None
     return None
+
+
+def subject_words(title: str, short_title: str, subject_names) -> frozenset[str]:
+    """The stemmed words that name what a whole document is about: its title, short title and
+    subject names (a list question that adds them asks for nothing narrower)."""
+    return frozenset(lexical_tokens(" ".join([title, short_title, *subject_names])))
 
 
 def kind_list(document: str, kind: str, kinds: dict[str, dict[str, list[tuple[str, str]]]],

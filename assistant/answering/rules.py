@@ -7,7 +7,7 @@ answers, always applies."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -37,6 +37,7 @@ class AnswerContext:
     kinds: dict[str, dict[str, list[tuple[str, str]]]]  # document -> kind -> [(heading, alias)]
     settings: Settings
     refusal: str = "The report does not address this question."  # how a refusal opens (the profile's)
+    subjects: dict[str, frozenset[str]] = field(default_factory=dict)  # document -> words naming its subject
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def named_section_rule(question, vector, hits, scored, context) -> Draft | None:
 def framework_list_rule(question, vector, hits, scored, context) -> Draft | None:
     """The question asks for the list of a framework's parts in any wording ('What are the four
     scenarios?', 'List the options', 'Name the eight principles'): their headings, each cited."""
-    asked = outline.asked_kind(question, _in_scope(context.kinds, context), hits)
+    asked = outline.asked_kind(question, _in_scope(context.kinds, context), hits, context.subjects)
     if asked is None:
         return None
     items = outline.kind_list(*asked, context.kinds, context.chunks)
