@@ -202,8 +202,9 @@ class Retriever:
             lists.append((settings.weight_section, self._section_scores(expanded)))
         fused = self._fuse(lists, allowed, settings)
         order = [int(i) for i in np.argsort(-fused, kind="stable") if fused[i] > 0][: settings.candidates]
-        if len(set(self._document_of[allowed])) > 1:
-            fused = self._fuse(lists, allowed, settings, within_documents=True)
+        searched = [(first, last) for first, last in self._document_runs if allowed[first:last].any()]
+        if len(searched) > 1:
+            fused = self._fuse(lists, allowed, settings, searched)
             order = self._fill_document_slots(order, fused)
         if settings.collapse_duplicates:
             order = self._collapse(order, settings.duplicate_overlap, allowed)
@@ -267,16 +268,18 @@ class Retriever:
                 f"it holds: {', '.join(self.document_names) or 'nothing'}.")
         return list(names)
 
-    def _fuse(self, lists, allowed: np.ndarray, settings: Settings, within_documents: bool = False) -> np.ndarray:
+    def _fuse(self, lists, allowed: np.ndarray, settings: Settings,
+              runs: list[tuple[int, int]] | None = None) -> np.ndarray:
         """Weighted reciprocal-rank fusion; only chunks with a positive score are ranked. With
-        `within_documents`, each chunk is ranked among its own document's chunks only, so that a
-        document's fused scores do not depend on what else is on the shelf."""
+        `runs` (each document's chunks, first to last + 1), each chunk is ranked among its own
+        document's chunks only, so that a document's fused scores do not depend on what else is
+        on the shelf."""
         fused = np.zeros(len(self.chunks), dtype=np.float64)
-        groups = [self._document_of == name for name in self.document_names] if within_documents else [allowed]
         for weight, scores in lists:
-            for group in groups:
-                candidates = np.where(allowed & group & (scores > 0))[0]
-                ranked = candidates[np.argsort(-scores[candidates], kind="stable")]
+            for first, last in runs or [(0, len(self.chunks))]:
+                part = scores[first:last]
+                candidates = np.where(allowed[first:last] & (part > 0))[0]
+                ranked = first + candidates[np.argsort(-part[candidates], kind="stable")]
                 fused[ranked] += weight / (settings.rrf_k + 1 + np.arange(len(ranked)))
         fused[self._is_footnote] *= settings.footnote_penalty
         return fused
@@ -287,11 +290,12 @@ class Retriever:
         A document's passages then keep the order they have when it is alone on the shelf: a
         second document can take ranks from it but never reorder it."""
         queues = {}
-        for name in dict.fromkeys(self._document_of[order]):
-            own = np.where(self._document_of == name)[0]
-            own = own[within[own] > 0]
-            queues[name] = iter(own[np.argsort(-within[own], kind="stable")].tolist())
-        return [next(queues[self._document_of[i]]) for i in order]
+        for first, last in self._document_runs:
+            if any(first <= i < last for i in order):
+                own = first + np.where(within[first:last] > 0)[0]
+                queues[first] = iter(own[np.argsort(-within[own], kind="stable")].tolist())
+        run_of = {i: first for first, last in self._document_runs for i in order if first <= i < last}
+        return [next(queues[run_of[i]]) for i in order]
 
     def _collapse(self, order: list[int], threshold: float, allowed: np.ndarray) -> list[int]:
         """Keep one of each set of near-duplicate passages, preferring the body over a summary."""
