@@ -13,7 +13,7 @@ import pytest
 from fpdf import FPDF
 from pypdf import PdfWriter
 
-from assistant.answering.outline import asked_kind, framework_kinds, named_section, subject_words
+from assistant.answering.outline import asked_kind, counted_kind, framework_kinds, named_section, subject_words
 from assistant.chunk import chunk_document
 from assistant.clean import clean_document
 from assistant.config import PROJECT_ROOT
@@ -241,6 +241,18 @@ def test_a_framework_list_is_the_one_of_the_document_asked_about(tmp_path):
     kinds = {d: framework_kinds(a, ("part",)) for d, a in aliases.items()}
     assert asked_kind("What are the parts?", kinds, hits_for(chunks, "south")) == ("south", "part")
     assert framework_kinds(aliases["north"], ("scenario",)) == {}  # only the profile's kinds
+
+
+@pytest.mark.fast
+def test_a_list_asked_by_its_count_names_the_one_framework_with_that_many_parts():
+    kinds = {"north": {"scenario": [(f"S{n}", f"scenario {n}") for n in range(1, 5)],
+                       "principle": [(f"P{n}", f"principle {n}") for n in range(1, 9)]}}
+    assert counted_kind("What are the eight areas the review judges?", kinds) == ("north", "principle")
+    assert counted_kind("Which 4 main criteria does it use?", kinds) == ("north", "scenario")
+    assert counted_kind("What were the four soldiers doing?", kinds) is None  # not a noun for parts
+    assert counted_kind("What are the six areas?", kinds) is None  # no framework has six parts
+    kinds["north"]["option"] = [(f"O{n}", f"option {n}") for n in range(1, 5)]
+    assert counted_kind("What are the four areas?", kinds) is None  # two kinds have four parts
 
 
 def test_a_list_question_may_add_the_words_that_name_the_documents_subject(tmp_path):

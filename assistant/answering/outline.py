@@ -27,7 +27,12 @@ LIST_REQUEST_WORDS = frozenset(lexical_tokens(
     "name names main key possible strategic policy policies future report study outline outlines outlined "
     "set sets describe describes discuss discusses different various give gives present presents "
     "recommend recommends suggested suggest suggests put forward lay laid face faces faced facing confront "
-    "confronts " + NUMBER_WORDS))
+    "confronts now currently current today right " + NUMBER_WORDS))
+NUMBER_VALUE = {word: n for n, word in enumerate(NUMBER_WORDS.split(), 2)}
+# 'the eight areas', 'the four main criteria': a count and a noun that can name a framework's parts.
+COUNTED = re.compile(rf"\b(?P<number>\d{{1,2}}|{'|'.join(NUMBER_WORDS.split())})\s+(?P<nouns>[a-z]+(?:\s+[a-z]+)?)\b", re.I)
+PART_NOUNS = frozenset(lexical_tokens("areas aspects criteria dimensions elements pillars components categories "
+                                      "themes parts fields domains"))
 
 
 def body_sections(chunks: list[Chunk], document: str | None = None) -> list[str]:
@@ -143,6 +148,24 @@ def asked_kind(question: str, kinds: dict[str, dict[str, list[tuple[str, str]]]]
         if having:
             document = pick_document(having, hits)
             return (document, kind) if document else None
+    return counted_kind(question, kinds, hits)
+
+
+def counted_kind(question: str, kinds: dict[str, dict[str, list[tuple[str, str]]]],
+                 hits: list[Hit] = ()) -> tuple[str, str] | None:
+    """A list asked for by its count in other words than the kind's: 'What are the eight areas
+    the study judges a mission on?' names the framework that has eight parts, when exactly one
+    kind has that many and the counted noun can name parts of a framework ('areas', 'criteria')."""
+    for match in COUNTED.finditer(question):
+        number = match.group("number").lower()
+        count = int(number) if number.isdigit() else NUMBER_VALUE[number]
+        if not set(lexical_tokens(match.group("nouns"))) & PART_NOUNS:  # 'eight areas', 'four main criteria'
+            continue
+        fitting = [(d, kind) for d, document_kinds in kinds.items() for kind, parts in document_kinds.items()
+                   if len(parts) == count]
+        if len({kind for _d, kind in fitting}) == 1:
+            document = pick_document([d for d, _kind in fitting], hits)
+            return (document, fitting[0][1]) if document else None
     return None
 
 
