@@ -199,6 +199,26 @@ def test_an_amount_asked_anywhere_in_the_question_wants_a_figure_in_the_draft():
 
 
 @pytest.mark.fast
+@pytest.mark.parametrize("question", ["What is the monthly salary of a soldier?", "What is Mali's GDP per person?",
+                                      "How long is the border with Algeria in kilometres?",
+                                      "How much did the EU give, in euros?"])
+def test_a_salary_a_gdp_or_a_unit_asked_for_wants_a_figure(question):
+    # These were answered with a sentence holding no figure at all (dev r057, r059, r061).
+    assert answer_type_missing(question, "Soldiers are paid by the state and patrol the border [1].") == 1.0
+    assert answer_type_missing(question, "It is 1,359 [1].") == 0.0
+    assert answer_type_missing("What role does the EU play in the region?", "It trains the army [1].") == 0.0
+
+
+@pytest.mark.fast
+def test_a_unit_asked_for_stays_among_the_words_a_figure_sentence_must_cover():
+    sentence = ScoredSentence(Hit(1, "c1", "report", "II", None, 1.0, "The border is 1,359 long.", 0), 0, 0, 25,
+                              "The border is 1,359 long.", 1.0, 0.9, 0.5)
+    idf = {"border": 1.0, "long": 1.0}
+    assert abstention.quantity_gap("How long is the border?", [sentence], idf) == 0.0  # not an amount question
+    assert abstention.quantity_gap("How long is the border in kilometres?", [sentence], idf) > 0.3
+
+
+@pytest.mark.fast
 def test_a_name_whose_words_no_sentence_uses_together_is_found():
     filler = [f"The mission patrolled district {k} near the river." for k in range(30)]
     report = ["EUCAP Sahel Mali trains the police in Bamako.", "Niger borders Mali to the east.",

@@ -38,11 +38,17 @@ ABSTENTION_FEATURES = ("best_similarity", "best_overlap", "top_passage_score", "
 
 # A question that asks for an amount: 'How many ...', 'What is the annual budget of ...'. 'What
 # percentage of ...' is left out: survey shares are answered in paraphrase, which word coverage
-# misreads. 'How long' is left out: a date answers it, and FIGURE does not count years.
+# misreads. 'How long' is left out: a date answers it, and FIGURE does not count years. A measure
+# that only a figure gives (a salary, a GDP, a price, a distance) or a unit asked for ('How long is
+# the border in kilometres?', '..., in euros?') asks for an amount too: before, such questions were
+# answered with sentences that hold no figure (dev 0.695 -> 0.763 abstention, 5-fold CV over
+# dev+test, mean of 6 fold assignments, 0.682 -> 0.718 at false abstention 0.029 -> 0.027).
 GENERIC_MEASURES = r"number|share|percentage|proportion|total|amount|size|figure"
 QUANTITY = re.compile(r"(?:^|[,;:]\s*)(?:(?P<how>how\s+(?:many|much|large|big)\b)|(?P<what>what(?:’s|'s|\s+(?:is|was|are|were))"
                       rf"\s+(?:the\s+)?)(?:[\w’'-]+\s+){{0,2}}?(?P<measure>{GENERIC_MEASURES}|rates?|costs?|budgets?|population"
-                      r"|turnout)(?![\w’'-]))", re.I)
+                      r"|turnout|salar(?:y|ies)|wages?|incomes?|gdp|prices?|temperatures?|heights?|distances?)(?![\w’'-]))"
+                      r"|(?P<unit>\bin\s+(?:us\s+)?(?:euros?|dollars?|francs?|kilometres?|kilometers?|km|miles?|metres?|meters?"
+                      r"|tonnes?|tons?|hectares?)\b)", re.I)
 # A figure in a sentence: a number that is not a year, a number word or a percentage.
 FIGURE = re.compile(r"\b(?!(?:19|20)\d\d\b)\d[\d,.]*\b|%|\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
                     r"fifteen|twenty|thirty|forty|fifty|hundreds?|thousands?|millions?|billions?|dozens?|half|third|quarter)\b", re.I)
@@ -372,7 +378,9 @@ def quantity_gap(question: str, scored: list[ScoredSentence], idf: dict[str, flo
 
 def _asking_words(match: re.Match) -> str:
     """The words that only ask ('how many', 'what is the number'); a specific measure ('budget',
-    'turnout') stays among the words a sentence must cover."""
+    'turnout') and a unit asked for ('in euros') stay among the words a sentence must cover."""
+    if match.group("unit"):
+        return ""
     if match.group("how"):
         return match.group("how")
     measure = match.group("measure")
