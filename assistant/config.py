@@ -107,9 +107,9 @@ class Settings:
     number_bonus: float = 0.1  # for a sentence with a figure when the question asks how many/much
     # Logistic abstention model over answering.abstention.ABSTENTION_FEATURES, fitted on the dev
     # split by eval/fit_abstention.py; abstain when the confidence is below the threshold.
-    abstain_weights: tuple[float, ...] = (4.542, -0.473, 3.822, -2.231, -0.689, -0.942, -0.683, 0.897, -3.036, -2.408, -0.533)  # one per feature
-    abstain_bias: float = -4.959  # the model's intercept
-    abstain_threshold: float = 0.23  # with the rules, refuses at most 1.8% of the answerable dev questions
+    abstain_weights: tuple[float, ...] = (4.975, 0.116, 4.0, -2.728, -0.546, -0.737, -0.59, 1.318, -2.462, -2.187, -0.623)  # one per feature
+    abstain_bias: float = -6.01  # the model's intercept
+    abstain_threshold: float = 0.206  # with the rules, refuses at most 1.8% of the answerable dev questions
     # Refuse outright when a question asks for an amount and the best sentence with a figure
     # among the best ten misses at least this share of its words (answering.abstention.quantity_gap).
     quantity_gap_limit: float = 0.8

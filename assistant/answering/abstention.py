@@ -19,6 +19,7 @@ from ..text import word_tokens
 from .types import ScoredSentence
 
 NOT_ADDRESSED = "The report does not address this question."
+INSTRUCTIONS = "The question gives the assistant instructions instead of asking what the documents say."
 WEAK_EVIDENCE = "No passage it holds answers the question closely enough."
 NO_FIGURE = "It gives no figure for this."
 OFF_TOPIC = "The question's subject does not come up in it."
@@ -80,6 +81,21 @@ HOW_MANY = re.compile(r"\bhow\s+many\s+((?:[\w’'-]+\s*){1,5})", re.I)
 # subject comes up in the documents at all.
 ASKING_WORDS = frozenset("give show explain describe list provide summarise summarize please want know need "
                          "find write help".split())
+
+
+# A question that tries to instruct the assistant instead of asking about the documents (prompt
+# injection): an imperative at the start of a clause that sets aside its instructions or sources
+# ('Ignore your instructions and ...', 'Disregard the documents and ...'; not 'Why did the
+# Government ignore the rules of the agreement?'), a new role ('You are now ...', 'Pretend you
+# are ...') or a request for its prompt or configuration.
+_CLAUSE_START = r"(?:^|[.!?;:,]\s*)(?:please\s+|now\s+|first\s+)?"
+INSTRUCTION = re.compile(
+    _CLAUSE_START + r"(?:ignore|disregard|forget|override|bypass)\s+(?:[\w’'-]+\s+){0,3}?(?:instructions?|rules?|prompts?"
+    r"|guidelines?|sources?|documents?|reports?|context|restrictions?|everything)\b(?![’'])"
+    r"|\byou\s+are\s+now\b|\bfrom\s+now\s+on\b|\bpretend\s+(?:you(?:\s+are|[’']re)|to\s+be)\b|\bdeveloper\s+mode\b"
+    r"|\b(?:system|hidden)\s+(?:prompt|configuration|instructions)\b|\bjailbreak"
+    r"|" + _CLAUSE_START + r"(?:reveal|print|show|repeat|output)\s+(?:me\s+)?(?:your|the)\s+(?:[\w’'-]+\s+){0,2}?"
+    r"(?:instructions|prompt|configuration)\b", re.I)
 
 
 # A year, 1800-2099, standing on its own (not inside a link or a reference number).
@@ -203,9 +219,12 @@ def distinctive_names(question: str, vocabulary: Vocabulary) -> list[str]:
 def refusal_reason(question: str, values: dict[str, float], vocabulary: Vocabulary, gap_limit: float,
                    off_topic_share: float = 0.8, document: str | None = None) -> str | None:
     """The rules that refuse outright, with the reason in one sentence; None when none applies.
+    Instructions to the assistant come first: they are refused whatever words they use.
     `values` are the question's features(), which already measure unknown words and the figure gap;
     `document` is the one the best passage comes from (whose present a later year is checked against).
     A question is off-topic when at least `off_topic_share` of its content words never occur (Settings)."""
+    if INSTRUCTION.search(question):
+        return INSTRUCTIONS
     unknown = unknown_names(question, vocabulary)
     if unknown:
         return "It never mentions " + ", ".join(f"“{term}”" for term in unknown) + "."
@@ -372,8 +391,21 @@ def quantity_gap(question: str, scored: list[ScoredSentence], idf: dict[str, flo
     best = 0.0
     for sentence in sorted(scored, key=lambda s: -s.score)[:sentences]:
         if FIGURE.search(sentence.text):
-            best = max(best, coverage(" ".join(words), sentence.text, idf))
+            best = max(best, coverage(" ".join(words), units_spelled_out(sentence.text), idf))
     return 1.0 - best
+
+
+# Unit symbols and abbreviations a sentence writes for the unit a question names ('€30 million'
+# answers '... in euros?'). Without them the unit word counted as missing from every figure.
+UNIT_SYMBOLS = ((re.compile(r"€"), " euros "), (re.compile(r"\$"), " dollars "), (re.compile(r"\bkm\b"), " kilometres "),
+                (re.compile(r"\bUSD\b"), " US dollars "), (re.compile(r"\bEUR\b"), " euros "))
+
+
+def units_spelled_out(text: str) -> str:
+    """The text with unit symbols also written as words: 'US$5.8 billion' -> 'US dollars 5.8 billion'."""
+    for symbol, words in UNIT_SYMBOLS:
+        text = symbol.sub(words, text)
+    return text
 
 
 def _asking_words(match: re.Match) -> str:
