@@ -250,6 +250,21 @@ def test_questions_that_only_use_such_words_are_not_instructions(question):
     assert not abstention.INSTRUCTION.search(question)
 
 
+def test_the_best_passages_bm25_score_is_evidence_for_answering(assistant):
+    """Each hit carries its BM25 score within its document; the model reads the best of the top
+    three and weighs a stronger lexical match for answering."""
+    question = "How many military observers did the Security Council assign to monitor the ceasefires?"
+    hits = assistant.retriever.search(question, assistant.settings)
+    assert all(h.lexical >= 0 for h in hits) and max(h.lexical for h in hits[:3]) > 0
+    answerable = assistant.ask_traced(question).features["passage_lexical"]
+    assert answerable == max(h.lexical for h in hits[:3])
+    for off_topic in ("Which river flows through Paris?", "How do I renew my passport?"):
+        assert answerable > 2 * assistant.ask_traced(off_topic).features["passage_lexical"]
+    weights = dict(zip(ABSTENTION_FEATURES, assistant.settings.abstain_weights))
+    assert weights["passage_lexical"] > 0
+    assert "lexical" not in hits[0].to_dict()  # the answer JSON keeps the contract's fields
+
+
 @pytest.mark.fast
 def test_a_name_whose_words_no_sentence_uses_together_is_found():
     filler = [f"The mission patrolled district {k} near the river." for k in range(30)]
