@@ -125,8 +125,10 @@ def test_cross_validated_refusals_stay_within_the_target(assistant):
     records = evaluate.evaluate(assistant, items)["items"]
     results = [evaluate.cross_validate(records, 5, seed=seed)["summary"] for seed in range(4)]
     assert np.mean([r["false_abstention"] for r in results]) <= 0.035
-    # 0.59 before names_never_together and count_unmatched, 0.65 with them (6 fold assignments).
-    assert np.mean([r["abstention"] for r in results]) >= 0.6
+    # 0.59 before names_never_together and count_unmatched, 0.65 with them (6 fold assignments);
+    # 0.72 (4 assignments, dev with r081-r101) with the instruction rule, measures and units, and
+    # passage_lexical, where the code before them, refitted, gave 0.61.
+    assert np.mean([r["abstention"] for r in results]) >= 0.68
     assert "quantity_gap" in abstention.ABSTENTION_FEATURES
 
 
