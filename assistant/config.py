@@ -49,7 +49,7 @@ INDEX_FORMAT_VERSION = 11
 
 # How many features the abstention model weighs (answering.abstention.ABSTENTION_FEATURES; a
 # test keeps the two equal, so that this module imports nothing from the answering stage).
-ABSTENTION_FEATURE_COUNT = 11
+ABSTENTION_FEATURE_COUNT = 12
 
 # Settings whose change alters what is stored in the index (and so makes it stale).
 INDEX_SETTINGS = ("embedder", "chunk_target_words", "chunk_max_words", "embed_section_titles", "window_sentences",
@@ -107,9 +107,9 @@ class Settings:
     number_bonus: float = 0.1  # for a sentence with a figure when the question asks how many/much
     # Logistic abstention model over answering.abstention.ABSTENTION_FEATURES, fitted on the dev
     # split by eval/fit_abstention.py; abstain when the confidence is below the threshold.
-    abstain_weights: tuple[float, ...] = (5.137, -0.582, 3.829, -2.118, -0.541, -0.874, -0.693, 0.985, -2.646, -2.316, -0.742)  # one per feature
-    abstain_bias: float = -5.604  # the model's intercept
-    abstain_threshold: float = 0.204  # with the rules, refuses at most 1.8% of the answerable dev questions
+    abstain_weights: tuple[float, ...] = (4.277, 0.071, 3.647, -2.586, -0.537, -0.715, -0.625, 1.084, -2.575, -2.1, -0.567, 0.155)  # one per feature
+    abstain_bias: float = -5.638  # the model's intercept
+    abstain_threshold: float = 0.223  # with the rules, refuses at most 1.8% of the answerable dev questions
     # Refuse outright when a question asks for an amount and the best sentence with a figure
     # among the best ten misses at least this share of its words (answering.abstention.quantity_gap).
     quantity_gap_limit: float = 0.8

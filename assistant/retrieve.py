@@ -39,6 +39,7 @@ class Hit:
     text: str
     position: int  # row of the chunk in the index
     kind: str = "body"  # the chunk's kind: "body", "footnote" or "caption" (not in the JSON)
+    lexical: float = 0.0  # the chunk's raw BM25 score for the question, within its document (not in the JSON)
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in ("rank", "chunk_id", "document", "section", "page", "score", "text")}
@@ -196,8 +197,10 @@ class Retriever:
             lists.append((settings.weight_sentences, self._sentence_scores(vector)))
         if settings.mode == "hybrid" and settings.weight_windows > 0:
             lists.append((settings.weight_windows, self._window_scores(vector)))
+        # Computed in every mode: the refusal evidence reads each hit's BM25 score.
+        lexical = self.index.lexical.scores(expanded)
         if settings.mode in ("hybrid", "bm25"):
-            lists.append((settings.weight_bm25, self.index.lexical.scores(expanded)))
+            lists.append((settings.weight_bm25, lexical))
         if settings.mode == "hybrid" and settings.weight_section > 0:
             lists.append((settings.weight_section, self._section_scores(expanded)))
         fused = self._fuse(lists, allowed, settings)
@@ -209,7 +212,8 @@ class Retriever:
         if settings.collapse_duplicates:
             order = self._collapse(order, settings.duplicate_overlap, allowed)
         best_possible = sum(w for w, _ in lists) / (settings.rrf_k + 1)
-        return [self._hit(rank, i, float(fused[i]) / best_possible) for rank, i in enumerate(order[: settings.top_k], 1)]
+        return [self._hit(rank, i, float(fused[i]) / best_possible, float(lexical[i]))
+                for rank, i in enumerate(order[: settings.top_k], 1)]
 
     def _dense_scores(self, vector: np.ndarray) -> np.ndarray:
         total = self.index.dense.ntotal
@@ -313,6 +317,6 @@ class Retriever:
                 kept[kept.index(duplicate)] = i
         return kept
 
-    def _hit(self, rank: int, i: int, score: float) -> Hit:
+    def _hit(self, rank: int, i: int, score: float, lexical: float = 0.0) -> Hit:
         c = self.chunks[i]
-        return Hit(rank, c.id, c.document, c.section, c.page, round(min(score, 1.0), 4), c.text, i, c.kind)
+        return Hit(rank, c.id, c.document, c.section, c.page, round(min(score, 1.0), 4), c.text, i, c.kind, lexical)

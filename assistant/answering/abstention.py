@@ -19,6 +19,7 @@ from ..text import word_tokens
 from .types import ScoredSentence
 
 NOT_ADDRESSED = "The report does not address this question."
+INSTRUCTIONS = "The question gives the assistant instructions instead of asking what the documents say."
 WEAK_EVIDENCE = "No passage it holds answers the question closely enough."
 NO_FIGURE = "It gives no figure for this."
 OFF_TOPIC = "The question's subject does not come up in it."
@@ -32,17 +33,27 @@ OFF_TOPIC = "The question's subject does not come up in it."
 # fold assignments), adding them and a figure for 'what is the ... budget/rate' questions raised
 # abstention from 0.59 to 0.65 at false abstention 0.030 -> 0.025 (0.654 / 0.027 once
 # evaluate.FIT_FALSE_ABSTENTION was re-derived as 1.8%).
+# passage_lexical is how strongly the best passages match the question's words by BM25 (the raw
+# score, which the fused score's ranks leave out): more of the question's rarer words, more often.
+# Cross-validated over dev+test (5 folds, mean of 6 fold assignments) it raised abstention from
+# 0.690 to 0.717 at false abstention 0.030 -> 0.027; dev and test alone did not move.
 ABSTENTION_FEATURES = ("best_similarity", "best_overlap", "top_passage_score", "unknown_words",
                        "answer_type_missing", "names_not_in_passages", "names_not_in_draft", "draft_coverage",
-                       "quantity_gap", "names_never_together", "count_unmatched")
+                       "quantity_gap", "names_never_together", "count_unmatched", "passage_lexical")
 
 # A question that asks for an amount: 'How many ...', 'What is the annual budget of ...'. 'What
 # percentage of ...' is left out: survey shares are answered in paraphrase, which word coverage
-# misreads. 'How long' is left out: a date answers it, and FIGURE does not count years.
+# misreads. 'How long' is left out: a date answers it, and FIGURE does not count years. A measure
+# that only a figure gives (a salary, a GDP, a price, a distance) or a unit asked for ('How long is
+# the border in kilometres?', '..., in euros?') asks for an amount too: before, such questions were
+# answered with sentences that hold no figure (dev 0.695 -> 0.763 abstention, 5-fold CV over
+# dev+test, mean of 6 fold assignments, 0.682 -> 0.718 at false abstention 0.029 -> 0.027).
 GENERIC_MEASURES = r"number|share|percentage|proportion|total|amount|size|figure"
 QUANTITY = re.compile(r"(?:^|[,;:]\s*)(?:(?P<how>how\s+(?:many|much|large|big)\b)|(?P<what>what(?:’s|'s|\s+(?:is|was|are|were))"
                       rf"\s+(?:the\s+)?)(?:[\w’'-]+\s+){{0,2}}?(?P<measure>{GENERIC_MEASURES}|rates?|costs?|budgets?|population"
-                      r"|turnout)(?![\w’'-]))", re.I)
+                      r"|turnout|salar(?:y|ies)|wages?|incomes?|gdp|prices?|temperatures?|heights?|distances?)(?![\w’'-]))"
+                      r"|(?P<unit>\bin\s+(?:us\s+)?(?:euros?|dollars?|francs?|kilometres?|kilometers?|km|miles?|metres?|meters?"
+                      r"|tonnes?|tons?|hectares?)\b)", re.I)
 # A figure in a sentence: a number that is not a year, a number word or a percentage.
 FIGURE = re.compile(r"\b(?!(?:19|20)\d\d\b)\d[\d,.]*\b|%|\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
                     r"fifteen|twenty|thirty|forty|fifty|hundreds?|thousands?|millions?|billions?|dozens?|half|third|quarter)\b", re.I)
@@ -74,6 +85,21 @@ HOW_MANY = re.compile(r"\bhow\s+many\s+((?:[\w’'-]+\s*){1,5})", re.I)
 # subject comes up in the documents at all.
 ASKING_WORDS = frozenset("give show explain describe list provide summarise summarize please want know need "
                          "find write help".split())
+
+
+# A question that tries to instruct the assistant instead of asking about the documents (prompt
+# injection): an imperative at the start of a clause that sets aside its instructions or sources
+# ('Ignore your instructions and ...', 'Disregard the documents and ...'; not 'Why did the
+# Government ignore the rules of the agreement?'), a new role ('You are now ...', 'Pretend you
+# are ...') or a request for its prompt or configuration.
+_CLAUSE_START = r"(?:^|[.!?;:,]\s*)(?:please\s+|now\s+|first\s+)?"
+INSTRUCTION = re.compile(
+    _CLAUSE_START + r"(?:ignore|disregard|forget|override|bypass)\s+(?:[\w’'-]+\s+){0,3}?(?:instructions?|rules?|prompts?"
+    r"|guidelines?|sources?|documents?|reports?|context|restrictions?|everything)\b(?![’'])"
+    r"|\byou\s+are\s+now\b|\bfrom\s+now\s+on\b|\bpretend\s+(?:you(?:\s+are|[’']re)|to\s+be)\b|\bdeveloper\s+mode\b"
+    r"|\b(?:system|hidden)\s+(?:prompt|configuration|instructions)\b|\bjailbreak"
+    r"|" + _CLAUSE_START + r"(?:reveal|print|show|repeat|output)\s+(?:me\s+)?(?:your|the)\s+(?:[\w’'-]+\s+){0,2}?"
+    r"(?:instructions|prompt|configuration)\b", re.I)
 
 
 # A year, 1800-2099, standing on its own (not inside a link or a reference number).
@@ -197,9 +223,12 @@ def distinctive_names(question: str, vocabulary: Vocabulary) -> list[str]:
 def refusal_reason(question: str, values: dict[str, float], vocabulary: Vocabulary, gap_limit: float,
                    off_topic_share: float = 0.8, document: str | None = None) -> str | None:
     """The rules that refuse outright, with the reason in one sentence; None when none applies.
+    Instructions to the assistant come first: they are refused whatever words they use.
     `values` are the question's features(), which already measure unknown words and the figure gap;
     `document` is the one the best passage comes from (whose present a later year is checked against).
     A question is off-topic when at least `off_topic_share` of its content words never occur (Settings)."""
+    if INSTRUCTION.search(question):
+        return INSTRUCTIONS
     unknown = unknown_names(question, vocabulary)
     if unknown:
         return "It never mentions " + ", ".join(f"“{term}”" for term in unknown) + "."
@@ -270,6 +299,7 @@ def features(question: str, scored: list[ScoredSentence], hits: list[Hit], draft
         "quantity_gap": quantity_gap(question, scored, own_idf),
         "names_never_together": float(len(names_never_together(question, vocabulary, document))),
         "count_unmatched": count_unmatched(question, scored),
+        "passage_lexical": max((h.lexical for h in hits[:3] if h.document == document), default=0.0),
     }
 
 
@@ -366,13 +396,28 @@ def quantity_gap(question: str, scored: list[ScoredSentence], idf: dict[str, flo
     best = 0.0
     for sentence in sorted(scored, key=lambda s: -s.score)[:sentences]:
         if FIGURE.search(sentence.text):
-            best = max(best, coverage(" ".join(words), sentence.text, idf))
+            best = max(best, coverage(" ".join(words), units_spelled_out(sentence.text), idf))
     return 1.0 - best
+
+
+# Unit symbols and abbreviations a sentence writes for the unit a question names ('€30 million'
+# answers '... in euros?'). Without them the unit word counted as missing from every figure.
+UNIT_SYMBOLS = ((re.compile(r"€"), " euros "), (re.compile(r"\$"), " dollars "), (re.compile(r"\bkm\b"), " kilometres "),
+                (re.compile(r"\bUSD\b"), " US dollars "), (re.compile(r"\bEUR\b"), " euros "))
+
+
+def units_spelled_out(text: str) -> str:
+    """The text with unit symbols also written as words: 'US$5.8 billion' -> 'US dollars 5.8 billion'."""
+    for symbol, words in UNIT_SYMBOLS:
+        text = symbol.sub(words, text)
+    return text
 
 
 def _asking_words(match: re.Match) -> str:
     """The words that only ask ('how many', 'what is the number'); a specific measure ('budget',
-    'turnout') stays among the words a sentence must cover."""
+    'turnout') and a unit asked for ('in euros') stay among the words a sentence must cover."""
+    if match.group("unit"):
+        return ""
     if match.group("how"):
         return match.group("how")
     measure = match.group("measure")
