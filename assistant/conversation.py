@@ -67,6 +67,9 @@ class Conversation:
             if swapped:  # "What is the second scenario?" + "What is the third one?"
                 return swapped
         topic = WHAT_ABOUT.match(question) or AND_TOPIC.match(question)
+        joined = self.joined_clause(question, topic)
+        if joined:  # 'And the one in the 1990s, how did it end?' -> 'How did the rebellion in the 1990s end?'
+            return self.resolve(joined, kinds, aliases, anchors) if joined != question else question
         if topic:
             swapped = swap_reference(topic.group(1), previous, kinds)
             if swapped:  # "What is the second scenario?" + "And the third?"
@@ -82,7 +85,53 @@ class Conversation:
             if replaced:  # "How is X perceived in the North?" + "And in Kidal?"
                 return replaced
             return f"{topic.group(1)} ({self.topic(question)})"
-        return f"{question.rstrip()} ({self.topic(question)})"
+        return self.substituted(question) or f"{question.rstrip()} ({self.topic(question)})"
+
+    def joined_clause(self, question: str, topic: re.Match | None) -> str | None:
+        """'And <a topic>, <a question>?' as one question: the topic stands for the question's
+        'it'/'they' ('And the one in the 1990s, how did it end?' -> 'How did the rebellion in the
+        1990s end?', 'one' being the noun the previous question asked about), or a place or a time
+        is added to it ('And in the Centre itself, what should it do first?' -> 'What should it do
+        first in the Centre itself?', still to be resolved). None when the question is not of
+        that form, or its topic neither sets a place nor stands for a pronoun."""
+        clause = JOINED_CLAUSE.match(topic.group(1)) if topic else None
+        if not clause:
+            return None
+        lead, asked = clause.group("lead").strip(), clause.group("question").strip().rstrip("?").strip()
+        previous = ADDED_TOPIC.sub("", self.turns[-1].resolved_question or self.turns[-1].question)
+        lead = ONE_ANAPHORA.sub(lambda m: f"{m.group(1)} {head_noun(previous) or m.group(2)}", lead, count=1)
+        if SETTING.match(lead):
+            joined = f"{asked} {lead}"
+        else:
+            pronoun = SUBJECT_PRONOUN.search(asked)
+            if not pronoun:
+                return None
+            joined = f"{asked[: pronoun.start()]}{lead}{asked[pronoun.end():]}"
+        return f"{joined[:1].upper()}{joined[1:]}?"
+
+    def substituted(self, question: str) -> str | None:
+        """The question with what points back replaced by what it points to in the last turn,
+        when that is clear: 'that section' by the section the last turn named ('What is the
+        Stabilization and Recovery section trying to build?'), 'he'/'him'/'his' by the person the
+        last turn named ('How did corruption develop under Ibrahim Boubacar Keita (IBK)?'). None
+        when nothing in the question is of that kind or the last turn names no such thing (the
+        caller then adds the last turn's words)."""
+        last = self.turns[-1]
+        asked = ADDED_TOPIC.sub("", last.resolved_question or last.question)
+        said = "" if last.abstained else re.sub(r"\s*\[\d+\]", "", last.answer)
+        demonstrative = POINTING_NOUN.search(question)
+        if demonstrative and demonstrative.group(2).lower() not in STOPWORDS | PREPOSITION_WORDS:
+            named = named_phrase(demonstrative.group(2), [said, asked])
+            return f"{question[: demonstrative.start()]}{named}{question[demonstrative.end():]}" if named else None
+        person = PERSON_PRONOUN.search(question)
+        if person and pointing_pronoun(question, PERSON_PRONOUN):
+            name = person_named(asked) or person_named(said)
+            if name:
+                possessive = person.group(0).lower() == "his" or (
+                    person.group(0).lower() == "her" and re.match(r"\s+(?!(?:to|in|on|at|for|with|and|or)\b)[a-z]",
+                                                                   question[person.end():]))
+                return PERSON_PRONOUN.sub(lambda _m: f"{name}'s" if possessive else name, question, count=1)
+        return None
 
     def last_words(self) -> frozenset[str]:
         """The stemmed words of the last turn: its question as understood, and its answer."""
@@ -150,6 +199,7 @@ def swap_reference(topic: str, previous: str, kinds: tuple[str, ...] = ()) -> st
 
 PREPOSITIONS = "in|at|on|for|with|from|to|under|during|after|before|between|among|within|outside"
 PREPOSITION = re.compile(rf"^({PREPOSITIONS})\s+\S", re.I)
+PREPOSITION_WORDS = frozenset(PREPOSITIONS.split("|")) | {"about", "of", "by", "since", "until"}
 # A phrase that sets a place or a time: 'in Gao', 'after 2015', 'outside the capital'.
 SETTING = re.compile(r"^(?:in|at|within|outside|during|after|before|since|until)\s+", re.I)
 LEADING_PREPOSITION = re.compile(rf"^(?:{PREPOSITIONS})\s+", re.I)  # 'in Kidal' -> 'Kidal' after 'about'
@@ -234,6 +284,60 @@ def listed_item(ordinal: str, noun: str, earlier: list[str]) -> str | None:
         listed = LIST_QUESTION.match(text)
         if listed and (noun in ("", "one") or re.search(rf"\b{re.escape(noun)}s\b", listed.group(1), re.I)):
             return f"the {ordinal} of the {listed.group(1)}"
+    return None
+
+
+# 'And <a topic>, <a question>?': the topic, then the question asked about it.
+JOINED_CLAUSE = re.compile(r"^(?P<lead>[^,;:?]{2,}?)\s*,\s*(?P<question>(?:what|how|why|when|who|where|which|is|are|was|"
+                           r"were|did|does|do|can|could|would|should|will|has|have)\b.+)$", re.I)
+# 'the one in the 1990s', 'that one from 2015': 'one' stands for the noun the previous question asked about.
+ONE_ANAPHORA = re.compile(r"\b(the|that|this)\s+(one)\b(?=\s+\S)", re.I)
+SUBJECT_PRONOUN = re.compile(r"\b(?:it|they|them)\b", re.I)
+# The first noun phrase a question names with 'the': 'the first rebellion' in 'Which was the first rebellion?'.
+THE_PHRASE = re.compile(r"\bthe\s+((?:[a-z][\w’'-]*\s+){0,2}?[a-z][\w’'-]*)(?=\s*(?:[?,.;:]|$|\b(?:of|in|on|at|for|to|"
+                        r"with|from|that|which|who|is|are|was|were|did|does|do|has|have|had)\b))")
+# 'that section', 'those groups': a thing named in the last turn, pointed at by its noun.
+POINTING_NOUN = re.compile(r"\b(that|those)\s+(?!(?:is|are|was|were|has|have|had|would|could|will|can|did|does|do|the|a|"
+                           rf"an|it|they|he|she|we|there|{ORDINALS})\b)([a-z][\w’'-]{{2,}})\b")
+PERSON_PRONOUN = re.compile(r"\b(?:he|him|his|she|her)\b", re.I)
+# A person's name: two to four capitalised words, with the acronym that may follow ('Ibrahim Boubacar Keita (IBK)').
+ARTICLE = re.compile(r"^(?:The|A|An|This|That)\s+")
+PERSON = re.compile(r"(?<![\w’'-])(?:[A-Z][a-z’'-]+\s+){1,3}[A-Z][a-z’'-]+(?:\s+\([A-Z]{2,}\))?")
+
+
+def head_noun(question: str) -> str | None:
+    """The noun of the first thing a question names with 'the' ('rebellion' in 'Which was the
+    first rebellion?'), None when it names none."""
+    phrase = THE_PHRASE.search(question)
+    noun = phrase.group(1).split()[-1] if phrase else None
+    return None if noun is None or noun.lower() in ORDINAL_NUMBER or noun.lower() in STOPWORDS else noun
+
+
+def named_phrase(noun: str, texts: Sequence[str]) -> str | None:
+    """The thing the first of `texts` to name it calls by `noun` (or its singular or plural):
+    'the Stabilization and Recovery section' for 'section'; 'the ... <noun>' as the text names
+    it when it gives no name. None when no text names it."""
+    stem = re.escape(noun.rstrip("s"))
+    for text in texts:
+        titled = re.search(rf"((?:[A-Z][\w’'-]*\s+(?:(?:and|of|for|&)\s+)?)+)({stem}s?)\b", text)
+        name = ARTICLE.sub("", titled.group(1)) if titled else ""
+        if name:
+            return f"the {name}{titled.group(2)}"
+        described = re.search(rf"\bthe\s+((?:[a-z][\w’'-]*\s+){{0,2}}?{stem}s?)\b", text)
+        if described:
+            return f"the {described.group(1)}"
+    return None
+
+
+def person_named(text: str) -> str | None:
+    """The first person's name in a text: two to four capitalised words not opening a sentence."""
+    for sentence in split_sentences(text) if text.strip() else []:
+        for match in PERSON.finditer(sentence):
+            if match.start() == 0:
+                continue  # a sentence's first word is capitalised anyway
+            words = match.group(0).split()
+            if not any(w.lower() in STOPWORDS for w in words):
+                return match.group(0)
     return None
 
 

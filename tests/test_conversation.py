@@ -210,7 +210,7 @@ def test_the_reports_ordinal_follow_ups_name_the_part_from_its_profile():
     kinds, aliases = tuple(profile["framework_kinds"]), profile["aliases"]
     conversation = asked("What are the eight dimensions the study uses?", "Which of them measures the Mission's impact?")
     resolved = conversation.resolve("And the sixth one, how did the Mission do on it?", kinds, aliases)
-    assert resolved.startswith("The sixth dimension (Women, Peace and Security), how did"), resolved
+    assert resolved == "How did the Mission do on the sixth dimension (Women, Peace and Security)?", resolved
     conversation = asked("What are the four dilemmas MINUSMA faces?", "Take the third one. What's the problem there?")
     assert conversation.resolve("And the last one?", kinds, aliases) == \
         "What is the fourth dilemma (To support counter-terrorism and stabilisation, or go back to basics)?"
@@ -415,3 +415,55 @@ def test_no_evaluation_question_is_rewritten_after_two_other_turns(assistant, sp
         if resolved != item["question"]:
             rewritten.append((item["question"], resolved))
     assert not rewritten, rewritten
+
+
+# --- the antecedent put in place of what points to it ----------------------------------------
+
+@pytest.mark.fast
+@pytest.mark.parametrize("previous, typed, resolved", [
+    ("Which was the first rebellion?", "And the one in the 1990s, how did it end?",
+     "How did the rebellion in the 1990s end?"),
+    ("What is the Pact for Peace?", "And the Plateforme, who leads it?", "Who leads the Plateforme?"),
+    ("How is the harbour run?", "And in the dry season, what does it cost?", "What does it cost in the dry season?")])
+def test_a_topic_then_a_question_is_one_question_about_the_topic(previous, typed, resolved):
+    assert asked(previous).resolve(typed).split(" (")[0] == resolved
+
+
+@pytest.mark.fast
+def test_a_topic_then_a_question_with_nothing_to_stand_for_is_left_to_the_other_rules():
+    assert asked("How is the harbour run?").resolve("And the ferries, what do we know?") != "What do we know?"
+
+
+@pytest.mark.fast
+def test_that_and_a_noun_is_replaced_by_the_thing_the_last_answer_named():
+    said = ("The port is unusual in that it has a designated Harbour and Ferry Service section that manages the "
+            "quays [1]. In collaboration with partners, this section builds capacity [1].")
+    conversation = Conversation([Answer("Which part of the port manages the quays?", said, False, (), (),
+                                        "Which part of the port manages the quays?")])
+    assert conversation.resolve("What is that section trying to build?") == \
+        "What is the Harbour and Ferry Service section trying to build?"
+    # Named only by the question: 'the ... <noun>' as the question named it.
+    conversation = asked("What did the harbour master request for the new ferry line?")
+    assert conversation.resolve("How often did the city grant that request?") == \
+        "How often did the city grant the harbour master request?"
+    # Not named in the last turn at all: the last turn's words are added as before.
+    assert asked("What did the new line add?").resolve("How often was that support asked for?").endswith("(new line add)")
+
+
+@pytest.mark.fast
+def test_he_and_his_are_replaced_by_the_person_the_last_turn_named():
+    said = "Two rounds were held in July [1]. On 4 May, the interim ended when Anna Maria Berg (AMB) was sworn in [1]."
+    conversation = Conversation([Answer("Who won?", said, False, (), (), "Who won?")])
+    assert conversation.resolve("How did corruption develop under him?") == \
+        "How did corruption develop under Anna Maria Berg (AMB)?"
+    assert conversation.resolve("What was his first decision?") == "What was Anna Maria Berg (AMB)'s first decision?"
+    nobody = Conversation([Answer("Who won?", "Two rounds were held in July [1].", False, (), (), "Who won?")])
+    assert nobody.resolve("How did corruption develop under him?").startswith("How did corruption develop under him? (won")
+
+
+def test_a_section_pointed_at_by_that_is_searched_by_its_name(assistant):
+    conversation = Conversation()
+    conversation.add(assistant.ask("Which part of the Mission manages the funds for quick impact projects?", conversation))
+    answer = assistant.ask("What is that section trying to build?", conversation)
+    assert answer.understood_as == "What is the Stabilization and Recovery section trying to build?"
+    assert not answer.abstained
