@@ -462,7 +462,7 @@ def is_follow_up(question: str, kinds: tuple[str, ...] = (), anchors: frozenset[
         return rest != question or not re.search(DOCUMENT_NAMED, rest, re.I) or pointing_pronoun(rest)
     if DEMONSTRATIVE.search(rest):
         return True  # 'How often did the Joint Force ask for that support?': 'that support' was named earlier
-    if pointing_pronoun(rest):
+    if pointing_pronoun(without_own_subject(rest, anchors)):  # 'Is this mission a success?' is about the document's own
         return len(words) <= MAX_ELLIPTICAL_WORDS
     reference = reference_pattern(tuple(kinds))
     if NAME.search(rest) or DOCUMENT_VOICE.search(rest) or NUMBERED.search(rest) or (reference and reference.search(rest)):
@@ -471,7 +471,7 @@ def is_follow_up(question: str, kinds: tuple[str, ...] = (), anchors: frozenset[
         return len(words) <= MAX_CONTINUING_WORDS
     if anchors & set(lexical_tokens(" ".join(words))):
         return False
-    if len(words) > MAX_UNNAMED_WORDS or DEFINITION.match(rest) or _year_and_subject(words):
+    if len(words) > MAX_UNNAMED_WORDS or DEFINITION.match(rest) or _year_and_subject(words) or names_bare_noun(rest):
         return False
     return last_words is None or leans_on_last_turn(rest, words, last_words)
 
@@ -493,7 +493,42 @@ def leans_on_last_turn(question: str, words: list[str], last_words: frozenset[st
     if not described:
         return True
     stems = set(lexical_tokens(" ".join(described)))
-    return bool(stems & last_words) or bool(stems & RELATIONAL_STEMS)
+    if stems & last_words:
+        return True
+    # 'the disadvantages' are of what was just discussed; 'the problem with the supercamps' names its own.
+    return bool(stems & RELATIONAL_STEMS) and not stems - RELATIONAL_STEMS
+
+
+# Prepositions before a noun, not a verb ('to raise').
+BARE_NOUN_PREPOSITIONS = "|".join(w for w in PREPOSITIONS.split("|") if w != "to") + "|about|of|by"
+# A noun named without an article: as the subject after the question's verb ('Why is cooperation
+# difficult?', 'How is success measured?'), after an existential 'there' ('Are there plans to
+# withdraw?') or after a preposition ('What is being done about corruption?').
+BARE_NOUN = re.compile(r"^\s*(?:why|how|when|where)\s+(?:is|are|was|were|has|have|does|do|did)\s+"
+                       r"(?!(?:it|they|he|she|this|that|these|those|there|the|a|an|its|their|his|her|so|being|not)\b)"
+                       r"[a-z][\w’'-]+\s+[a-z]|"
+                       r"^\s*(?:is|are|was|were)\s+there\s+(?!(?:any|more|other|some)\b)[a-z][\w’'-]+|"
+                       rf"\b(?:{BARE_NOUN_PREPOSITIONS})\s+(?!(?:it|them|him|her|this|that|these|those|there|then|the|a|an|"
+                       r"its|their|his|her|what|which|whom)\b)[a-z][\w’'-]{3,}", re.I)
+
+
+def names_bare_noun(question: str) -> bool:
+    """Whether a short question names its subject with a noun and no article ('Why is
+    cooperation difficult?'), so it need not lean on the last turn ('Who won?', 'Why so few?' do)."""
+    return bool(BARE_NOUN.search(question))
+
+
+THIS_NOUN = re.compile(r"\b(?:this|these)\s+([\w’'-]+)", re.I)
+
+
+def without_own_subject(question: str, anchors: frozenset[str]) -> str:
+    """The question with 'this' blanked where it comes before a word that names the documents'
+    own subject ('Is this mission a success?', 'this report'): it points at nothing said in the
+    conversation."""
+    def own(match: re.Match) -> str:
+        stems = lexical_tokens(match.group(1))
+        return " " * len(match.group(0)) if stems and set(stems) <= anchors else match.group(0)
+    return THIS_NOUN.sub(own, question)
 
 
 # How a reader names a report and its parts, whatever the report.

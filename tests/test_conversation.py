@@ -467,3 +467,21 @@ def test_a_section_pointed_at_by_that_is_searched_by_its_name(assistant):
     answer = assistant.ask("What is that section trying to build?", conversation)
     assert answer.understood_as == "What is the Stabilization and Recovery section trying to build?"
     assert not answer.abstained
+
+
+# --- a short question that names its subject without an article stands on its own ------------
+
+@pytest.mark.parametrize("question", [
+    "Why is cooperation difficult?", "How is success measured?", "Are there plans to withdraw?",
+    "What is being done about corruption?", "What is the problem with the supercamps?", "Is this mission a success?"])
+def test_a_short_question_naming_its_subject_without_an_article_is_searched_as_typed(assistant, question):
+    conversation = asked("How is MINUSMA perceived in the North?")
+    assert conversation.resolve(question, assistant.reference_kinds, assistant.reference_aliases,
+                                assistant.reference_anchors) == question
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("question", ["Who won?", "Why so few?", "Why is it hard to raise?", "What has improved since then?",
+                                      "What are the disadvantages?", "Is this a success?"])
+def test_a_short_question_with_no_subject_of_its_own_still_leans_back(question):
+    assert asked("How is MINUSMA perceived in the North?").resolve(question) != question
