@@ -240,6 +240,9 @@ def _replaced_part(fragment: str, asked: str) -> str | None:
         # 'Who trains the army?' + 'And in Gao?': a place or a time is added to the question; a
         # phrase such as 'for the police' may belong anywhere in it.
         return f"{asked.rstrip(' ?')} {fragment}?" if SETTING.match(fragment) else None
+    same_noun = _same_noun_swapped(fragment, asked)
+    if same_noun:  # 'How many terror attacks ...?' + 'And IED attacks?'
+        return same_noun
     if re.match(r"(?:the\s+)?[A-Z]", fragment):
         names = list(re.finditer(r"(?:\bthe\s+)?(?<!^)\b[A-Z][\w’'-]*(?:\s+[A-Z0-9][\w’'-]*)*", asked))
         if len(names) == 1:  # with two ('Why does the AU doubt the G5 force?') which one is meant is a guess
@@ -250,6 +253,38 @@ def _replaced_part(fragment: str, asked: str) -> str | None:
             and len(subject_words(asked)) <= MAX_UNNAMED_WORDS:
         return f"{asked[: ending.start()]}{fragment}{asked[ending.end():]}"
     return None
+
+
+# Words that end the run of modifiers before a noun: 'many' in 'How many terror attacks'.
+NOT_MODIFIERS = STOPWORDS | {"many", "much", "few", "more", "most", "other", "all"}
+
+
+def _same_noun_swapped(fragment: str, asked: str) -> str | None:
+    """The previous question with its thing of the same noun replaced by the new one: 'IED
+    attacks' for 'terror attacks' in 'How many terror attacks did the UN document?'. Only for a
+    new topic of two to four words that ends on a noun the previous question has."""
+    words = fragment.split()
+    if not 2 <= len(words) <= 4 or words[-1].lower() in STOPWORDS:
+        return None
+    head = lexical_tokens(words[-1])
+    tokens = list(re.finditer(r"[\w’'-]+", asked))
+    for n, token in enumerate(tokens):
+        if n and lexical_tokens(token.group(0)) == head:
+            start = n
+            while start > 0 and n - start < 2 and tokens[start - 1].group(0).lower() not in NOT_MODIFIERS \
+                    and tokens[start - 1].group(0)[:1].islower() \
+                    and not re.search(r"['’]s$", tokens[start - 1].group(0)):  # a name or an owner before it stays
+                start -= 1
+            before = tokens[start - 1].group(0).lower()
+            determined = before in ("the", "a", "an", "its", "their", "his", "her") or re.search(r"['’]s$", before)
+            new = ARTICLE_WORD.sub("", fragment) if determined else fragment
+            if start == n and new.lower() == token.group(0).lower():
+                return None
+            return f"{asked[: tokens[start].start()]}{new}{asked[token.end():]}"
+    return None
+
+
+ARTICLE_WORD = re.compile(r"^(?:the|a|an)\s+", re.I)
 
 
 def framework_item(ordinal: str, noun: str, earlier: list[str], kinds: tuple[str, ...],

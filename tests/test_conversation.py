@@ -485,3 +485,13 @@ def test_a_short_question_naming_its_subject_without_an_article_is_searched_as_t
                                       "What are the disadvantages?", "Is this a success?"])
 def test_a_short_question_with_no_subject_of_its_own_still_leans_back(question):
     assert asked("How is MINUSMA perceived in the North?").resolve(question) != question
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("previous, typed, resolved", [
+    ("How many terror attacks did the agency count in 2018?", "And IED attacks?",
+     "How many IED attacks did the agency count in 2018?"),
+    ("Where is most of the harbour's military staff based?", "And the civilian staff?",
+     "Where is most of the harbour's civilian staff based?")])
+def test_a_new_kind_of_the_same_thing_takes_the_place_of_the_old_one(previous, typed, resolved):
+    assert asked(previous).resolve(typed) == resolved
