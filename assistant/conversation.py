@@ -15,8 +15,10 @@ from .text import split_sentences
 WHAT_ABOUT = re.compile(r"^\s*(?:and\s+|but\s+)?(?:what|how)\s+about\s+(.+?)\s*\??\s*$", re.I)
 ABOUT_FRAME = re.compile(r"^(.*\babout\b)\s+(.+?)\s*\??\s*$", re.I)
 # "And the coast?", "And part 2c?": a short follow-up that only names a new topic.
+# Not 'And at what level does it ...?', 'And to what extent ...?': a question of its own.
 AND_TOPIC = re.compile(r"^\s*(?:and|but)\s+(?!(?:why|how|what|when|who|where|which|is|are|was|were|did|does|do|can|could|"
-                       r"would|should|will)\b)(.+?)\s*\??\s*$", re.I)
+                       r"would|should|will)\b)(?!(?:in|at|on|for|with|from|to|by|under|during)\s+(?:what|which|whom|how)\b)"
+                       r"(.+?)\s*\??\s*$", re.I)
 ORDINALS = "first|second|third|fourth|fifth|sixth|seventh|eighth"
 ORDINAL_WORD = re.compile(rf"\b(?:{ORDINALS})\b", re.I)
 BARE_ORDINAL = re.compile(rf"(?:the\s+)?({ORDINALS})(?:\s+one)?", re.I)

@@ -495,3 +495,12 @@ def test_a_short_question_with_no_subject_of_its_own_still_leans_back(question):
      "Where is most of the harbour's civilian staff based?")])
 def test_a_new_kind_of_the_same_thing_takes_the_place_of_the_old_one(previous, typed, resolved):
     assert asked(previous).resolve(typed) == resolved
+
+
+@pytest.mark.fast
+def test_and_a_preposition_before_a_question_word_is_a_question_not_a_place():
+    """'And at what level ...?' asks its own question about the last turn's subject; it is not a
+    place glued onto the previous question ('... with the population at what level does it ...')."""
+    resolved = asked("Who sets the agenda of the port's engagement with the population?").resolve(
+        "And at what level does it include women and youths?")
+    assert resolved.startswith("And at what level does it include women and youths? (") and "port" in resolved
