@@ -422,6 +422,8 @@ EMPTY_SUBJECT = re.compile(r"\b(?:is|are|was|were|should|could|would|will|might|
                            r"\bthere\s+(?:is|are|was|were|be)\b|"
                            r"\b(?:is|was|isn't|wasn't)\s+it\s+(?:\w+\s+){0,2}?(?:to|that)\b|"
                            r"\bit\s+(?:is|was)\s+(?:\w+\s+){0,2}?(?:to|that)\b", re.I)
+# 'those' as the people a clause describes, not people named earlier: 'those consulted', 'those who were arrested'.
+PEOPLE_WHO = re.compile(r"\bthose\s+(?=(?:who|whom)\b|[a-z]+ed\b)", re.I)
 # 'that' opening a clause, not pointing back: 'the request that was not met', 'say that the authors ...'.
 CLAUSE_THAT = re.compile(r"\bthat\s+(?=(?:is|are|was|were|has|have|had|would|could|will|can|did|does|do|the|a|an)\b)",
                          re.I)
@@ -609,7 +611,7 @@ def pointing_pronoun(question: str, pronouns: re.Pattern = PRONOUN) -> bool:
     any pronoun in a clause after one that names something, 'What is the Pact and who signed
     it?', but not 'Did anything change after it was signed?'). `pronouns` narrows the pronouns looked at."""
     text = question
-    for pattern in (CLAUSE_THAT, DOCUMENT_VOICE, EMPTY_SUBJECT):
+    for pattern in (CLAUSE_THAT, DOCUMENT_VOICE, EMPTY_SUBJECT, PEOPLE_WHO):
         text = _blank(pattern, text)
     return any(not _bound_within(text, match) for match in pronouns.finditer(text))
 
