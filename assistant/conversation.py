@@ -71,7 +71,7 @@ class Conversation:
         topic = WHAT_ABOUT.match(question) or AND_TOPIC.match(question)
         joined = self.joined_clause(question, topic)
         if joined:  # 'And the one in the 1990s, how did it end?' -> 'How did the rebellion in the 1990s end?'
-            return self.resolve(joined, kinds, aliases, anchors) if joined != question else question
+            return self.resolve(joined, kinds, aliases, anchors)  # no longer opened by 'And': resolved once more at most
         if topic:
             swapped = swap_reference(topic.group(1), previous, kinds)
             if swapped:  # "What is the second scenario?" + "And the third?"
@@ -122,9 +122,10 @@ class Conversation:
         asked = ADDED_TOPIC.sub("", last.resolved_question or last.question)
         said = "" if last.abstained else re.sub(r"\s*\[\d+\]", "", last.answer)
         demonstrative = POINTING_NOUN.search(question)
-        if demonstrative and demonstrative.group(2).lower() not in STOPWORDS | PREPOSITION_WORDS:
-            named = named_phrase(demonstrative.group(2), [said, asked])
-            return f"{question[: demonstrative.start()]}{named}{question[demonstrative.end():]}" if named else None
+        if demonstrative and demonstrative.group("noun").lower() not in STOPWORDS | PREPOSITION_WORDS:
+            named = named_phrase(demonstrative.group("noun"), [said, asked])
+            start, end = demonstrative.start("that" if demonstrative.group("that") else "those"), demonstrative.end()
+            return f"{question[:start]}{named}{question[end:]}" if named else None
         person = PERSON_PRONOUN.search(question)
         if person and pointing_pronoun(question, PERSON_PRONOUN):
             name = person_named(asked) or person_named(said)
@@ -334,12 +335,18 @@ SUBJECT_PRONOUN = re.compile(r"\b(?:it|they|them)\b", re.I)
 THE_PHRASE = re.compile(r"\bthe\s+((?:[a-z][\w’'-]*\s+){0,2}?[a-z][\w’'-]*)(?=\s*(?:[?,.;:]|$|\b(?:of|in|on|at|for|to|"
                         r"with|from|that|which|who|is|are|was|were|did|does|do|has|have|had)\b))")
 # 'that section', 'those groups': a thing named in the last turn, pointed at by its noun.
-POINTING_NOUN = re.compile(r"\b(that|those)\s+(?!(?:is|are|was|were|has|have|had|would|could|will|can|did|does|do|the|a|"
-                           rf"an|it|they|he|she|we|there|{ORDINALS})\b)([a-z][\w’'-]{{2,}})\b")
+# As with DEMONSTRATIVE, only after a preposition or an auxiliary ('is that section', 'for that support'),
+# or 'those' anywhere; not 'the problems that remain'.
+POINTING_NOUN = re.compile(rf"(?:\b(?:{PREPOSITIONS}|about|of|by|is|are|was|were|did|does|do|has|have|had)\s+(?P<that>that)|"
+                           r"\b(?P<those>those))\s+(?!(?:is|are|was|were|has|have|had|would|could|will|can|did|does|do|the|a|"
+                           rf"an|it|they|he|she|we|there|{ORDINALS})\b)(?P<noun>[a-z][\w’'-]{{2,}})\b", re.I)
 PERSON_PRONOUN = re.compile(r"\b(?:he|him|his|she|her)\b", re.I)
 # A person's name: two to four capitalised words, with the acronym that may follow ('Ibrahim Boubacar Keita (IBK)').
 ARTICLE = re.compile(r"^(?:The|A|An|This|That)\s+")
-PERSON = re.compile(r"(?<![\w’'-])(?:[A-Z][a-z’'-]+\s+){1,3}[A-Z][a-z’'-]+(?:\s+\([A-Z]{2,}\))?")
+PERSON = re.compile(r"(?<![\w’'-])(?:[A-Z][a-z’'-]+\s+){1,3}[A-Z][a-z’'-]+(?P<acronym>\s+\([A-Z]{2,}\))?")
+# A name is a person's when it carries a title or is followed by its initials ('Security Council' is not).
+PERSON_TITLE = r"(?:President|Minister|Secretary-General|Commander|General|Ambassador|Representative|Envoy|Chief|" \
+               r"Director|Mr|Mrs|Ms|Dr)"
 
 
 def head_noun(question: str) -> str | None:
@@ -367,13 +374,16 @@ def named_phrase(noun: str, texts: Sequence[str]) -> str | None:
 
 
 def person_named(text: str) -> str | None:
-    """The first person's name in a text: two to four capitalised words not opening a sentence."""
+    """The first person's name in a text: two to four capitalised words not opening a sentence,
+    after a title ('President', 'Force Commander') or followed by the initials ('(IBK)')."""
     for sentence in split_sentences(text) if text.strip() else []:
         for match in PERSON.finditer(sentence):
             if match.start() == 0:
                 continue  # a sentence's first word is capitalised anyway
             words = match.group(0).split()
-            if not any(w.lower() in STOPWORDS for w in words):
+            titled = re.search(rf"\b{PERSON_TITLE}\.?\s*$", sentence[: match.start()]) \
+                or re.search(rf"\b{PERSON_TITLE}\b", match.group(0))
+            if not any(w.lower() in STOPWORDS for w in words) and (match.group("acronym") or titled):
                 return match.group(0)
     return None
 

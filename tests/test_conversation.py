@@ -444,8 +444,9 @@ def test_that_and_a_noun_is_replaced_by_the_thing_the_last_answer_named():
         "What is the Harbour and Ferry Service section trying to build?"
     # Named only by the question: 'the ... <noun>' as the question named it.
     conversation = asked("What did the harbour master request for the new ferry line?")
-    assert conversation.resolve("How often did the city grant that request?") == \
-        "How often did the city grant the harbour master request?"
+    assert conversation.resolve("How often was that request granted?") == "How often was the harbour master request granted?"
+    # 'that' opening a relative clause points at nothing.
+    assert conversation.resolve("Which are the problems that remain?").startswith("Which are the problems that remain?")
     # Not named in the last turn at all: the last turn's words are added as before.
     assert asked("What did the new line add?").resolve("How often was that support asked for?").endswith("(new line add)")
 
@@ -457,6 +458,10 @@ def test_he_and_his_are_replaced_by_the_person_the_last_turn_named():
     assert conversation.resolve("How did corruption develop under him?") == \
         "How did corruption develop under Anna Maria Berg (AMB)?"
     assert conversation.resolve("What was his first decision?") == "What was Anna Maria Berg (AMB)'s first decision?"
+    # A name with no title and no initials is not taken for a person ('the Security Council').
+    council = Conversation([Answer("Who won?", "In his report to the Security Council, the Secretary-General agreed [1].",
+                                   False, (), (), "Who won?")])
+    assert "Security Council" not in council.resolve("What did he recommend?").split(" (")[0]
     nobody = Conversation([Answer("Who won?", "Two rounds were held in July [1].", False, (), (), "Who won?")])
     assert nobody.resolve("How did corruption develop under him?").startswith("How did corruption develop under him? (won")
 
