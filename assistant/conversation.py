@@ -203,6 +203,9 @@ def swap_reference(topic: str, previous: str, kinds: tuple[str, ...] = ()) -> st
 PREPOSITIONS = "in|at|on|for|with|from|to|under|during|after|before|between|among|within|outside"
 PREPOSITION = re.compile(rf"^({PREPOSITIONS})\s+\S", re.I)
 PREPOSITION_WORDS = frozenset(PREPOSITIONS.split("|")) | {"about", "of", "by", "since", "until"}
+# A phrase that sets a time: 'in 2018', 'before 2015', 'since June 2013', 'in 2019/20'.
+TIME_PART = re.compile(r"\b(?:in|during|after|before|since|until|by)\s+(?:(?!(?:in|during|after|before|since|until|by)\b)"
+                       r"[A-Za-z]+\s+){0,2}?(?:19|20)\d\d(?:/\d\d)?\b", re.I)
 # A phrase that sets a place or a time: 'in Gao', 'after 2015', 'outside the capital'.
 SETTING = re.compile(r"^(?:in|at|within|outside|during|after|before|since|until)\s+", re.I)
 LEADING_PREPOSITION = re.compile(rf"^(?:{PREPOSITIONS})\s+", re.I)  # 'in Kidal' -> 'Kidal' after 'about'
@@ -235,11 +238,20 @@ ENDING_NOUN = re.compile(r"\bthe\s+(?:[a-z][\w’'-]*\s+)?[a-z][\w’'-]*(?=\s*\
 
 def _replaced_part(fragment: str, asked: str) -> str | None:
     opening = PREPOSITION.match(fragment)
+    if YEAR.search(fragment) and TIME_PART.match(fragment):
+        # 'And in 2017?', 'What about before 2015?': the time the previous question set, not its place
+        times = list(TIME_PART.finditer(asked))
+        if times:
+            return f"{asked[: times[-1].start()]}{fragment}{asked[times[-1].end():]}"
+        return f"{asked.rstrip(' ?')} {fragment}?"  # 'How is X perceived in the North in 2017?'
     if opening:
-        # The same preposition up to the end of its clause: 'in the North' in 'How is X perceived in the North?'
-        part = list(re.finditer(rf"\b{opening.group(1)}\s+[^?,;:]+", asked, re.I))
+        # The same preposition up to the end of its clause or the next such preposition, and not a
+        # time: 'in the North' in 'How is X perceived in the North?', 'in Mali' in '... in Mali in 2018?'
+        part = [m for m in re.finditer(rf"\b{opening.group(1)}\s+(?:(?!\b{opening.group(1)}\b)[^?,;:])+", asked, re.I)
+                if not YEAR.search(m.group(0))]
         if part:
-            return f"{asked[: part[-1].start()]}{fragment}{asked[part[-1].end():]}"
+            end = part[-1].start() + len(part[-1].group(0).rstrip())
+            return f"{asked[: part[-1].start()]}{fragment}{asked[end:]}"
         # 'Who trains the army?' + 'And in Gao?': a place or a time is added to the question; a
         # phrase such as 'for the police' may belong anywhere in it.
         return f"{asked.rstrip(' ?')} {fragment}?" if SETTING.match(fragment) else None

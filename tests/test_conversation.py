@@ -510,3 +510,14 @@ def test_and_a_preposition_before_a_question_word_is_a_question_not_a_place():
     resolved = asked("Who sets the agenda of the port's engagement with the population?").resolve(
         "And at what level does it include women and youths?")
     assert resolved.startswith("And at what level does it include women and youths? (") and "port" in resolved
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("previous, typed, resolved", [
+    ("How many ships did the port count in Lisbon in 2018?", "And in 2017?", "How many ships did the port count in Lisbon in 2017?"),
+    ("How many ships did the port count in Lisbon in 2018?", "And in Porto?", "How many ships did the port count in Porto in 2018?"),
+    ("How many ships did the port count in Lisbon in 2018?", "What about before 2015?",
+     "How many ships did the port count in Lisbon before 2015?"),
+    ("How is the port seen in the North?", "And in 2017?", "How is the port seen in the North in 2017?")])
+def test_a_new_time_takes_the_place_of_the_old_time_and_a_new_place_of_the_old_place(previous, typed, resolved):
+    assert asked(previous).resolve(typed) == resolved
