@@ -510,7 +510,10 @@ def is_follow_up(question: str, kinds: tuple[str, ...] = (), anchors: frozenset[
     not about the last answer; see `subject_anchors`). A question that names its subject is never a
     follow-up, however it opens ('And what does the report say about the 2015 peace agreement?'),
     and a pronoun that points to a subject the question itself names does not make it one ('What
-    is the Pact for Peace and who signed it?')."""
+    is the Pact for Peace and who signed it?'). A short question that names its subject with a
+    noun and no article does not lean back either ('Why is cooperation difficult?', see
+    `names_bare_noun`), nor does 'this' before a word naming the documents' own subject ('Is this
+    mission a success?')."""
     if SPELLED_OUT.match(question):
         return False  # 'What about X, what does the report say?': the person asked it in full
     if BARE_WHY.match(question) or WHAT_ABOUT.match(question) or _bare_ordinal(question):
