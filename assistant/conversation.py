@@ -70,7 +70,7 @@ class Conversation:
                 return swapped
         topic = WHAT_ABOUT.match(question) or AND_TOPIC.match(question)
         joined = self.joined_clause(question, topic)
-        if joined:  # 'And the one in the 1990s, how did it end?' -> 'How did the rebellion in the 1990s end?'
+        if joined:  # 'And the one in the 1990s, how did it end?' -> 'How did the strike in the 1990s end?'
             return self.resolve(joined, kinds, aliases, anchors)  # no longer opened by 'And': resolved once more at most
         if topic:
             swapped = swap_reference(topic.group(1), previous, kinds)
@@ -91,10 +91,10 @@ class Conversation:
 
     def joined_clause(self, question: str, topic: re.Match | None) -> str | None:
         """'And <a topic>, <a question>?' as one question: the topic stands for the question's
-        'it'/'they' ('And the one in the 1990s, how did it end?' -> 'How did the rebellion in the
-        1990s end?', 'one' being the noun the previous question asked about), or a place or a time
-        is added to it ('And in the Centre itself, what should it do first?' -> 'What should it do
-        first in the Centre itself?', still to be resolved). None when the question is not of
+        'it'/'they' ('And the one in the 1990s, how did it end?' -> 'How did the strike in the 1990s
+        end?', 'one' being the noun the previous question asked about), or a place or a time is
+        added to it ('And in the harbour itself, what should it do first?' -> 'What should it do
+        first in the harbour itself?', still to be resolved). None when the question is not of
         that form, or its topic neither sets a place nor stands for a pronoun."""
         clause = JOINED_CLAUSE.match(topic.group(1)) if topic else None
         if not clause:
@@ -114,8 +114,8 @@ class Conversation:
     def substituted(self, question: str) -> str | None:
         """The question with what points back replaced by what it points to in the last turn,
         when that is clear: 'that section' by the section the last turn named ('What is the
-        Stabilization and Recovery section trying to build?'), 'he'/'him'/'his' by the person the
-        last turn named ('How did corruption develop under Ibrahim Boubacar Keita (IBK)?'). None
+        Harbour and Ferry Service section trying to build?'), 'he'/'him'/'his' by the person the
+        last turn named ('How did the port develop under Anna Maria Berg (AMB)?'). None
         when nothing in the question is of that kind or the last turn names no such thing (the
         caller then adds the last turn's words)."""
         last = self.turns[-1]
@@ -246,7 +246,7 @@ def _replaced_part(fragment: str, asked: str) -> str | None:
         return f"{asked.rstrip(' ?')} {fragment}?"  # 'How is X perceived in the North in 2017?'
     if opening:
         # The same preposition up to the end of its clause or the next such preposition, and not a
-        # time: 'in the North' in 'How is X perceived in the North?', 'in Mali' in '... in Mali in 2018?'
+        # time: 'in the North' in 'How is X perceived in the North?', 'in Lisbon' in '... in Lisbon in 2018?'
         part = [m for m in re.finditer(rf"\b{opening.group(1)}\s+(?:(?!\b{opening.group(1)}\b)[^?,;:])+", asked, re.I)
                 if not YEAR.search(m.group(0))]
         if part:
@@ -256,7 +256,7 @@ def _replaced_part(fragment: str, asked: str) -> str | None:
         # phrase such as 'for the police' may belong anywhere in it.
         return f"{asked.rstrip(' ?')} {fragment}?" if SETTING.match(fragment) else None
     same_noun = _same_noun_swapped(fragment, asked)
-    if same_noun:  # 'How many terror attacks ...?' + 'And IED attacks?'
+    if same_noun:  # 'How many cargo ships ...?' + 'And cruise ships?'
         return same_noun
     if re.match(r"(?:the\s+)?[A-Z]", fragment):
         names = list(re.finditer(r"(?:\bthe\s+)?(?<!^)\b[A-Z][\w’'-]*(?:\s+[A-Z0-9][\w’'-]*)*", asked))
@@ -270,13 +270,13 @@ def _replaced_part(fragment: str, asked: str) -> str | None:
     return None
 
 
-# Words that end the run of modifiers before a noun: 'many' in 'How many terror attacks'.
+# Words that end the run of modifiers before a noun: 'many' in 'How many cargo ships'.
 NOT_MODIFIERS = STOPWORDS | {"many", "much", "few", "more", "most", "other", "all"}
 
 
 def _same_noun_swapped(fragment: str, asked: str) -> str | None:
-    """The previous question with its thing of the same noun replaced by the new one: 'IED
-    attacks' for 'terror attacks' in 'How many terror attacks did the UN document?'. Only for a
+    """The previous question with its thing of the same noun replaced by the new one: 'cruise
+    ships' for 'cargo ships' in 'How many cargo ships did the port count?'. Only for a
     new topic of two to four words that ends on a noun the previous question has."""
     words = fragment.split()
     if not 2 <= len(words) <= 4 or words[-1].lower() in STOPWORDS:
@@ -343,7 +343,7 @@ JOINED_CLAUSE = re.compile(r"^(?P<lead>[^,;:?]{2,}?)\s*,\s*(?P<question>(?:what|
 # 'the one in the 1990s', 'that one from 2015': 'one' stands for the noun the previous question asked about.
 ONE_ANAPHORA = re.compile(r"\b(the|that|this)\s+(one)\b(?=\s+\S)", re.I)
 SUBJECT_PRONOUN = re.compile(r"\b(?:it|they|them)\b", re.I)
-# The first noun phrase a question names with 'the': 'the first rebellion' in 'Which was the first rebellion?'.
+# The first noun phrase a question names with 'the': 'the first strike' in 'Which was the first strike?'.
 THE_PHRASE = re.compile(r"\bthe\s+((?:[a-z][\w’'-]*\s+){0,2}?[a-z][\w’'-]*)(?=\s*(?:[?,.;:]|$|\b(?:of|in|on|at|for|to|"
                         r"with|from|that|which|who|is|are|was|were|did|does|do|has|have|had)\b))")
 # 'that section', 'those groups': a thing named in the last turn, pointed at by its noun.
@@ -353,17 +353,17 @@ POINTING_NOUN = re.compile(rf"(?:\b(?:{PREPOSITIONS}|about|of|by|is|are|was|were
                            r"\b(?P<those>those))\s+(?!(?:is|are|was|were|has|have|had|would|could|will|can|did|does|do|the|a|"
                            rf"an|it|they|he|she|we|there|{ORDINALS})\b)(?P<noun>[a-z][\w’'-]{{2,}})\b", re.I)
 PERSON_PRONOUN = re.compile(r"\b(?:he|him|his|she|her)\b", re.I)
-# A person's name: two to four capitalised words, with the acronym that may follow ('Ibrahim Boubacar Keita (IBK)').
+# A person's name: two to four capitalised words, with the acronym that may follow ('Anna Maria Berg (AMB)').
 ARTICLE = re.compile(r"^(?:The|A|An|This|That)\s+")
 PERSON = re.compile(r"(?<![\w’'-])(?:[A-Z][a-z’'-]+\s+){1,3}[A-Z][a-z’'-]+(?P<acronym>\s+\([A-Z]{2,}\))?")
-# A name is a person's when it carries a title or is followed by its initials ('Security Council' is not).
+# A name is a person's when it carries a title or is followed by its initials ('the City Council' is not).
 PERSON_TITLE = r"(?:President|Minister|Secretary-General|Commander|General|Ambassador|Representative|Envoy|Chief|" \
                r"Director|Mr|Mrs|Ms|Dr)"
 
 
 def head_noun(question: str) -> str | None:
-    """The noun of the first thing a question names with 'the' ('rebellion' in 'Which was the
-    first rebellion?'), None when it names none."""
+    """The noun of the first thing a question names with 'the' ('strike' in 'Which was the
+    first strike?'), None when it names none."""
     phrase = THE_PHRASE.search(question)
     noun = phrase.group(1).split()[-1] if phrase else None
     return None if noun is None or noun.lower() in ORDINAL_NUMBER or noun.lower() in STOPWORDS else noun
@@ -371,7 +371,7 @@ def head_noun(question: str) -> str | None:
 
 def named_phrase(noun: str, texts: Sequence[str]) -> str | None:
     """The thing the first of `texts` to name it calls by `noun` (or its singular or plural):
-    'the Stabilization and Recovery section' for 'section'; 'the ... <noun>' as the text names
+    'the Harbour and Ferry Service section' for 'section'; 'the ... <noun>' as the text names
     it when it gives no name. None when no text names it."""
     stem = re.escape(noun.rstrip("s"))
     for text in texts:
@@ -387,7 +387,7 @@ def named_phrase(noun: str, texts: Sequence[str]) -> str | None:
 
 def person_named(text: str) -> str | None:
     """The first person's name in a text: two to four capitalised words not opening a sentence,
-    after a title ('President', 'Force Commander') or followed by the initials ('(IBK)')."""
+    after a title ('President', 'Force Commander') or followed by the initials ('(AMB)')."""
     for sentence in split_sentences(text) if text.strip() else []:
         for match in PERSON.finditer(sentence):
             if match.start() == 0:
@@ -559,7 +559,7 @@ def leans_on_last_turn(question: str, words: list[str], last_words: frozenset[st
     stems = set(lexical_tokens(" ".join(described)))
     if stems & last_words:
         return True
-    # 'the disadvantages' are of what was just discussed; 'the problem with the supercamps' names its own.
+    # 'the disadvantages' are of what was just discussed; 'the problem with the quays' names its own.
     return bool(stems & RELATIONAL_STEMS) and not stems - RELATIONAL_STEMS
 
 
