@@ -566,10 +566,15 @@ def leans_on_last_turn(question: str, words: list[str], last_words: frozenset[st
 # Prepositions before a noun, not a verb ('to raise').
 BARE_NOUN_PREPOSITIONS = "|".join(w for w in PREPOSITIONS.split("|") if w != "to") + "|about|of|by"
 # A noun named without an article: as the subject after the question's verb ('Why is cooperation
-# difficult?', 'How is success measured?'), after an existential 'there' ('Are there plans to
-# withdraw?') or after a preposition ('What is being done about corruption?').
+# difficult?', 'How is success measured?', 'Is dialogue possible?'; not 'Did anything change ...?'),
+# after an existential 'there' ('Are there plans to withdraw?') or after a preposition ('What is
+# being done about corruption?').
 BARE_NOUN = re.compile(r"^\s*(?:why|how|when|where)\s+(?:is|are|was|were|has|have|does|do|did)\s+"
                        r"(?!(?:it|they|he|she|this|that|these|those|there|the|a|an|its|their|his|her|so|being|not)\b)"
+                       r"[a-z][\w’'-]+\s+[a-z]|"
+                       r"^\s*(?:is|are|was|were|has|have|does|do|did|can|could|will|would|should)\s+"
+                       r"(?!(?:it|they|he|she|we|you|this|that|these|those|there|the|a|an|its|their|his|her|so|not|"
+                       r"anything|something|everything|nothing|anyone|someone|everyone|anybody|somebody|nobody)\b)"
                        r"[a-z][\w’'-]+\s+[a-z]|"
                        r"^\s*(?:is|are|was|were)\s+there\s+(?!(?:any|more|other|some)\b)[a-z][\w’'-]+|"
                        rf"\b(?:{BARE_NOUN_PREPOSITIONS})\s+(?!(?:it|them|him|her|this|that|these|those|there|then|the|a|an|"

@@ -479,7 +479,7 @@ def test_a_section_pointed_at_by_that_is_searched_by_its_name(assistant):
 @pytest.mark.parametrize("question", [
     "Why is cooperation difficult?", "How is success measured?", "Are there plans to withdraw?",
     "What is being done about corruption?", "What is the problem with the supercamps?", "Is this mission a success?",
-    "What do those consulted say about the Mission?"])
+    "What do those consulted say about the Mission?", "Is dialogue possible?", "Are elections planned?"])
 def test_a_short_question_naming_its_subject_without_an_article_is_searched_as_typed(assistant, question):
     conversation = asked("How is MINUSMA perceived in the North?")
     assert conversation.resolve(question, assistant.reference_kinds, assistant.reference_aliases,
