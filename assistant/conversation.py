@@ -15,8 +15,10 @@ from .text import split_sentences
 WHAT_ABOUT = re.compile(r"^\s*(?:and\s+|but\s+)?(?:what|how)\s+about\s+(.+?)\s*\??\s*$", re.I)
 ABOUT_FRAME = re.compile(r"^(.*\babout\b)\s+(.+?)\s*\??\s*$", re.I)
 # "And the coast?", "And part 2c?": a short follow-up that only names a new topic.
+# Not 'And at what level does it ...?', 'And to what extent ...?': a question of its own.
 AND_TOPIC = re.compile(r"^\s*(?:and|but)\s+(?!(?:why|how|what|when|who|where|which|is|are|was|were|did|does|do|can|could|"
-                       r"would|should|will)\b)(.+?)\s*\??\s*$", re.I)
+                       r"would|should|will)\b)(?!(?:in|at|on|for|with|from|to|by|under|during)\s+(?:what|which|whom|how)\b)"
+                       r"(.+?)\s*\??\s*$", re.I)
 ORDINALS = "first|second|third|fourth|fifth|sixth|seventh|eighth"
 ORDINAL_WORD = re.compile(rf"\b(?:{ORDINALS})\b", re.I)
 BARE_ORDINAL = re.compile(rf"(?:the\s+)?({ORDINALS})(?:\s+one)?", re.I)
@@ -67,6 +69,9 @@ class Conversation:
             if swapped:  # "What is the second scenario?" + "What is the third one?"
                 return swapped
         topic = WHAT_ABOUT.match(question) or AND_TOPIC.match(question)
+        joined = self.joined_clause(question, topic)
+        if joined:  # 'And the one in the 1990s, how did it end?' -> 'How did the strike in the 1990s end?'
+            return self.resolve(joined, kinds, aliases, anchors)  # no longer opened by 'And': resolved once more at most
         if topic:
             swapped = swap_reference(topic.group(1), previous, kinds)
             if swapped:  # "What is the second scenario?" + "And the third?"
@@ -82,7 +87,54 @@ class Conversation:
             if replaced:  # "How is X perceived in the North?" + "And in Kidal?"
                 return replaced
             return f"{topic.group(1)} ({self.topic(question)})"
-        return f"{question.rstrip()} ({self.topic(question)})"
+        return self.substituted(question) or f"{question.rstrip()} ({self.topic(question)})"
+
+    def joined_clause(self, question: str, topic: re.Match | None) -> str | None:
+        """'And <a topic>, <a question>?' as one question: the topic stands for the question's
+        'it'/'they' ('And the one in the 1990s, how did it end?' -> 'How did the strike in the 1990s
+        end?', 'one' being the noun the previous question asked about), or a place or a time is
+        added to it ('And in the harbour itself, what should it do first?' -> 'What should it do
+        first in the harbour itself?', still to be resolved). None when the question is not of
+        that form, or its topic neither sets a place nor stands for a pronoun."""
+        clause = JOINED_CLAUSE.match(topic.group(1)) if topic else None
+        if not clause:
+            return None
+        lead, asked = clause.group("lead").strip(), clause.group("question").strip().rstrip("?").strip()
+        previous = ADDED_TOPIC.sub("", self.turns[-1].resolved_question or self.turns[-1].question)
+        lead = ONE_ANAPHORA.sub(lambda m: f"{m.group(1)} {head_noun(previous) or m.group(2)}", lead, count=1)
+        if SETTING.match(lead):
+            joined = f"{asked} {lead}"
+        else:
+            pronoun = SUBJECT_PRONOUN.search(asked)
+            if not pronoun:
+                return None
+            joined = f"{asked[: pronoun.start()]}{lead}{asked[pronoun.end():]}"
+        return f"{joined[:1].upper()}{joined[1:]}?"
+
+    def substituted(self, question: str) -> str | None:
+        """The question with what points back replaced by what it points to in the last turn,
+        when that is clear: 'that section' by the section the last turn named ('What is the
+        Harbour and Ferry Service section trying to build?'), 'he'/'him'/'his' by the person the
+        last turn named ('How did the port develop under Anna Maria Berg (AMB)?'). None
+        when nothing in the question is of that kind or the last turn names no such thing (the
+        caller then adds the last turn's words)."""
+        last = self.turns[-1]
+        asked = ADDED_TOPIC.sub("", last.resolved_question or last.question)
+        said = "" if last.abstained else re.sub(r"\s*\[\d+\]", "", last.answer)
+        demonstrative = POINTING_NOUN.search(question)
+        if demonstrative and demonstrative.group("noun").lower() not in STOPWORDS | PREPOSITION_WORDS:
+            named = named_phrase(demonstrative.group("noun"), [said, asked])
+            start, end = demonstrative.start("that" if demonstrative.group("that") else "those"), demonstrative.end()
+            return f"{question[:start]}{named}{question[end:]}" if named else None
+        person = PERSON_PRONOUN.search(question)
+        if person and pointing_pronoun(question, PERSON_PRONOUN):
+            name = person_named(asked) or person_named(said)
+            if name:
+                possessive = person.group(0).lower() == "his" or (
+                    person.group(0).lower() == "her" and re.match(r"\s+(?!(?:to|in|on|at|for|with|and|or)\b)[a-z]",
+                                                                   question[person.end():]))
+                return PERSON_PRONOUN.sub(lambda _m: f"{name}'s" if possessive else name, question, count=1)
+        return None
 
     def last_words(self) -> frozenset[str]:
         """The stemmed words of the last turn: its question as understood, and its answer."""
@@ -150,6 +202,10 @@ def swap_reference(topic: str, previous: str, kinds: tuple[str, ...] = ()) -> st
 
 PREPOSITIONS = "in|at|on|for|with|from|to|under|during|after|before|between|among|within|outside"
 PREPOSITION = re.compile(rf"^({PREPOSITIONS})\s+\S", re.I)
+PREPOSITION_WORDS = frozenset(PREPOSITIONS.split("|")) | {"about", "of", "by", "since", "until"}
+# A phrase that sets a time: 'in 2018', 'before 2015', 'since June 2013', 'in 2019/20'.
+TIME_PART = re.compile(r"\b(?:in|during|after|before|since|until|by)\s+(?:(?!(?:in|during|after|before|since|until|by)\b)"
+                       r"[A-Za-z]+\s+){0,2}?(?:19|20)\d\d(?:/\d\d)?\b", re.I)
 # A phrase that sets a place or a time: 'in Gao', 'after 2015', 'outside the capital'.
 SETTING = re.compile(r"^(?:in|at|within|outside|during|after|before|since|until)\s+", re.I)
 LEADING_PREPOSITION = re.compile(rf"^(?:{PREPOSITIONS})\s+", re.I)  # 'in Kidal' -> 'Kidal' after 'about'
@@ -182,14 +238,26 @@ ENDING_NOUN = re.compile(r"\bthe\s+(?:[a-z][\w’'-]*\s+)?[a-z][\w’'-]*(?=\s*\
 
 def _replaced_part(fragment: str, asked: str) -> str | None:
     opening = PREPOSITION.match(fragment)
+    if YEAR.search(fragment) and TIME_PART.match(fragment):
+        # 'And in 2017?', 'What about before 2015?': the time the previous question set, not its place
+        times = list(TIME_PART.finditer(asked))
+        if times:
+            return f"{asked[: times[-1].start()]}{fragment}{asked[times[-1].end():]}"
+        return f"{asked.rstrip(' ?')} {fragment}?"  # 'How is X perceived in the North in 2017?'
     if opening:
-        # The same preposition up to the end of its clause: 'in the North' in 'How is X perceived in the North?'
-        part = list(re.finditer(rf"\b{opening.group(1)}\s+[^?,;:]+", asked, re.I))
+        # The same preposition up to the end of its clause or the next such preposition, and not a
+        # time: 'in the North' in 'How is X perceived in the North?', 'in Lisbon' in '... in Lisbon in 2018?'
+        part = [m for m in re.finditer(rf"\b{opening.group(1)}\s+(?:(?!\b{opening.group(1)}\b)[^?,;:])+", asked, re.I)
+                if not YEAR.search(m.group(0))]
         if part:
-            return f"{asked[: part[-1].start()]}{fragment}{asked[part[-1].end():]}"
+            end = part[-1].start() + len(part[-1].group(0).rstrip())
+            return f"{asked[: part[-1].start()]}{fragment}{asked[end:]}"
         # 'Who trains the army?' + 'And in Gao?': a place or a time is added to the question; a
         # phrase such as 'for the police' may belong anywhere in it.
         return f"{asked.rstrip(' ?')} {fragment}?" if SETTING.match(fragment) else None
+    same_noun = _same_noun_swapped(fragment, asked)
+    if same_noun:  # 'How many cargo ships ...?' + 'And cruise ships?'
+        return same_noun
     if re.match(r"(?:the\s+)?[A-Z]", fragment):
         names = list(re.finditer(r"(?:\bthe\s+)?(?<!^)\b[A-Z][\w’'-]*(?:\s+[A-Z0-9][\w’'-]*)*", asked))
         if len(names) == 1:  # with two ('Why does the AU doubt the G5 force?') which one is meant is a guess
@@ -200,6 +268,38 @@ def _replaced_part(fragment: str, asked: str) -> str | None:
             and len(subject_words(asked)) <= MAX_UNNAMED_WORDS:
         return f"{asked[: ending.start()]}{fragment}{asked[ending.end():]}"
     return None
+
+
+# Words that end the run of modifiers before a noun: 'many' in 'How many cargo ships'.
+NOT_MODIFIERS = STOPWORDS | {"many", "much", "few", "more", "most", "other", "all"}
+
+
+def _same_noun_swapped(fragment: str, asked: str) -> str | None:
+    """The previous question with its thing of the same noun replaced by the new one: 'cruise
+    ships' for 'cargo ships' in 'How many cargo ships did the port count?'. Only for a
+    new topic of two to four words that ends on a noun the previous question has."""
+    words = fragment.split()
+    if not 2 <= len(words) <= 4 or words[-1].lower() in STOPWORDS:
+        return None
+    head = lexical_tokens(words[-1])
+    tokens = list(re.finditer(r"[\w’'-]+", asked))
+    for n, token in enumerate(tokens):
+        if n and lexical_tokens(token.group(0)) == head:
+            start = n
+            while start > 0 and n - start < 2 and tokens[start - 1].group(0).lower() not in NOT_MODIFIERS \
+                    and tokens[start - 1].group(0)[:1].islower() \
+                    and not re.search(r"['’]s$", tokens[start - 1].group(0)):  # a name or an owner before it stays
+                start -= 1
+            before = tokens[start - 1].group(0).lower()
+            determined = before in ("the", "a", "an", "its", "their", "his", "her") or re.search(r"['’]s$", before)
+            new = ARTICLE_WORD.sub("", fragment) if determined else fragment
+            if start == n and new.lower() == token.group(0).lower():
+                return None
+            return f"{asked[: tokens[start].start()]}{new}{asked[token.end():]}"
+    return None
+
+
+ARTICLE_WORD = re.compile(r"^(?:the|a|an)\s+", re.I)
 
 
 def framework_item(ordinal: str, noun: str, earlier: list[str], kinds: tuple[str, ...],
@@ -234,6 +334,69 @@ def listed_item(ordinal: str, noun: str, earlier: list[str]) -> str | None:
         listed = LIST_QUESTION.match(text)
         if listed and (noun in ("", "one") or re.search(rf"\b{re.escape(noun)}s\b", listed.group(1), re.I)):
             return f"the {ordinal} of the {listed.group(1)}"
+    return None
+
+
+# 'And <a topic>, <a question>?': the topic, then the question asked about it.
+JOINED_CLAUSE = re.compile(r"^(?P<lead>[^,;:?]{2,}?)\s*,\s*(?P<question>(?:what|how|why|when|who|where|which|is|are|was|"
+                           r"were|did|does|do|can|could|would|should|will|has|have)\b.+)$", re.I)
+# 'the one in the 1990s', 'that one from 2015': 'one' stands for the noun the previous question asked about.
+ONE_ANAPHORA = re.compile(r"\b(the|that|this)\s+(one)\b(?=\s+\S)", re.I)
+SUBJECT_PRONOUN = re.compile(r"\b(?:it|they|them)\b", re.I)
+# The first noun phrase a question names with 'the': 'the first strike' in 'Which was the first strike?'.
+THE_PHRASE = re.compile(r"\bthe\s+((?:[a-z][\w’'-]*\s+){0,2}?[a-z][\w’'-]*)(?=\s*(?:[?,.;:]|$|\b(?:of|in|on|at|for|to|"
+                        r"with|from|that|which|who|is|are|was|were|did|does|do|has|have|had)\b))")
+# 'that section', 'those groups': a thing named in the last turn, pointed at by its noun.
+# As with DEMONSTRATIVE, only after a preposition or an auxiliary ('is that section', 'for that support'),
+# or 'those' anywhere; not 'the problems that remain'.
+POINTING_NOUN = re.compile(rf"(?:\b(?:{PREPOSITIONS}|about|of|by|is|are|was|were|did|does|do|has|have|had)\s+(?P<that>that)|"
+                           r"\b(?P<those>those))\s+(?!(?:is|are|was|were|has|have|had|would|could|will|can|did|does|do|the|a|"
+                           rf"an|it|they|he|she|we|there|{ORDINALS})\b)(?P<noun>[a-z][\w’'-]{{2,}})\b", re.I)
+PERSON_PRONOUN = re.compile(r"\b(?:he|him|his|she|her)\b", re.I)
+# A person's name: two to four capitalised words, with the acronym that may follow ('Anna Maria Berg (AMB)').
+ARTICLE = re.compile(r"^(?:The|A|An|This|That)\s+")
+PERSON = re.compile(r"(?<![\w’'-])(?:[A-Z][a-z’'-]+\s+){1,3}[A-Z][a-z’'-]+(?P<acronym>\s+\([A-Z]{2,}\))?")
+# A name is a person's when it carries a title or is followed by its initials ('the City Council' is not).
+PERSON_TITLE = r"(?:President|Minister|Secretary-General|Commander|General|Ambassador|Representative|Envoy|Chief|" \
+               r"Director|Mr|Mrs|Ms|Dr)"
+
+
+def head_noun(question: str) -> str | None:
+    """The noun of the first thing a question names with 'the' ('strike' in 'Which was the
+    first strike?'), None when it names none."""
+    phrase = THE_PHRASE.search(question)
+    noun = phrase.group(1).split()[-1] if phrase else None
+    return None if noun is None or noun.lower() in ORDINAL_NUMBER or noun.lower() in STOPWORDS else noun
+
+
+def named_phrase(noun: str, texts: Sequence[str]) -> str | None:
+    """The thing the first of `texts` to name it calls by `noun` (or its singular or plural):
+    'the Harbour and Ferry Service section' for 'section'; 'the ... <noun>' as the text names
+    it when it gives no name. None when no text names it."""
+    stem = re.escape(noun.rstrip("s"))
+    for text in texts:
+        titled = re.search(rf"((?:[A-Z][\w’'-]*\s+(?:(?:and|of|for|&)\s+)?)+)({stem}s?)\b", text)
+        name = ARTICLE.sub("", titled.group(1)) if titled else ""
+        if name:
+            return f"the {name}{titled.group(2)}"
+        described = re.search(rf"\bthe\s+((?:[a-z][\w’'-]*\s+){{0,2}}?{stem}s?)\b", text)
+        if described:
+            return f"the {described.group(1)}"
+    return None
+
+
+def person_named(text: str) -> str | None:
+    """The first person's name in a text: two to four capitalised words not opening a sentence,
+    after a title ('President', 'Force Commander') or followed by the initials ('(AMB)')."""
+    for sentence in split_sentences(text) if text.strip() else []:
+        for match in PERSON.finditer(sentence):
+            if match.start() == 0:
+                continue  # a sentence's first word is capitalised anyway
+            words = match.group(0).split()
+            titled = re.search(rf"\b{PERSON_TITLE}\.?\s*$", sentence[: match.start()]) \
+                or re.search(rf"\b{PERSON_TITLE}\b", match.group(0))
+            if not any(w.lower() in STOPWORDS for w in words) and (match.group("acronym") or titled):
+                return match.group(0)
     return None
 
 
@@ -281,6 +444,8 @@ EMPTY_SUBJECT = re.compile(r"\b(?:is|are|was|were|should|could|would|will|might|
                            r"\bthere\s+(?:is|are|was|were|be)\b|"
                            r"\b(?:is|was|isn't|wasn't)\s+it\s+(?:\w+\s+){0,2}?(?:to|that)\b|"
                            r"\bit\s+(?:is|was)\s+(?:\w+\s+){0,2}?(?:to|that)\b", re.I)
+# 'those' as the people a clause describes, not people named earlier: 'those consulted', 'those who were arrested'.
+PEOPLE_WHO = re.compile(r"\bthose\s+(?=(?:who|whom)\b|[a-z]+ed\b)", re.I)
 # 'that' opening a clause, not pointing back: 'the request that was not met', 'say that the authors ...'.
 CLAUSE_THAT = re.compile(r"\bthat\s+(?=(?:is|are|was|were|has|have|had|would|could|will|can|did|does|do|the|a|an)\b)",
                          re.I)
@@ -345,7 +510,10 @@ def is_follow_up(question: str, kinds: tuple[str, ...] = (), anchors: frozenset[
     not about the last answer; see `subject_anchors`). A question that names its subject is never a
     follow-up, however it opens ('And what does the report say about the 2015 peace agreement?'),
     and a pronoun that points to a subject the question itself names does not make it one ('What
-    is the Pact for Peace and who signed it?')."""
+    is the Pact for Peace and who signed it?'). A short question that names its subject with a
+    noun and no article does not lean back either ('Why is cooperation difficult?', see
+    `names_bare_noun`), nor does 'this' before a word naming the documents' own subject ('Is this
+    mission a success?')."""
     if SPELLED_OUT.match(question):
         return False  # 'What about X, what does the report say?': the person asked it in full
     if BARE_WHY.match(question) or WHAT_ABOUT.match(question) or _bare_ordinal(question):
@@ -358,7 +526,7 @@ def is_follow_up(question: str, kinds: tuple[str, ...] = (), anchors: frozenset[
         return rest != question or not re.search(DOCUMENT_NAMED, rest, re.I) or pointing_pronoun(rest)
     if DEMONSTRATIVE.search(rest):
         return True  # 'How often did the Joint Force ask for that support?': 'that support' was named earlier
-    if pointing_pronoun(rest):
+    if pointing_pronoun(without_own_subject(rest, anchors)):  # 'Is this mission a success?' is about the document's own
         return len(words) <= MAX_ELLIPTICAL_WORDS
     reference = reference_pattern(tuple(kinds))
     if NAME.search(rest) or DOCUMENT_VOICE.search(rest) or NUMBERED.search(rest) or (reference and reference.search(rest)):
@@ -367,7 +535,7 @@ def is_follow_up(question: str, kinds: tuple[str, ...] = (), anchors: frozenset[
         return len(words) <= MAX_CONTINUING_WORDS
     if anchors & set(lexical_tokens(" ".join(words))):
         return False
-    if len(words) > MAX_UNNAMED_WORDS or DEFINITION.match(rest) or _year_and_subject(words):
+    if len(words) > MAX_UNNAMED_WORDS or DEFINITION.match(rest) or _year_and_subject(words) or names_bare_noun(rest):
         return False
     return last_words is None or leans_on_last_turn(rest, words, last_words)
 
@@ -389,7 +557,47 @@ def leans_on_last_turn(question: str, words: list[str], last_words: frozenset[st
     if not described:
         return True
     stems = set(lexical_tokens(" ".join(described)))
-    return bool(stems & last_words) or bool(stems & RELATIONAL_STEMS)
+    if stems & last_words:
+        return True
+    # 'the disadvantages' are of what was just discussed; 'the problem with the quays' names its own.
+    return bool(stems & RELATIONAL_STEMS) and not stems - RELATIONAL_STEMS
+
+
+# Prepositions before a noun, not a verb ('to raise').
+BARE_NOUN_PREPOSITIONS = "|".join(w for w in PREPOSITIONS.split("|") if w != "to") + "|about|of|by"
+# A noun named without an article: as the subject after the question's verb ('Why is cooperation
+# difficult?', 'How is success measured?', 'Is dialogue possible?'; not 'Did anything change ...?'),
+# after an existential 'there' ('Are there plans to withdraw?') or after a preposition ('What is
+# being done about corruption?').
+BARE_NOUN = re.compile(r"^\s*(?:why|how|when|where)\s+(?:is|are|was|were|has|have|does|do|did)\s+"
+                       r"(?!(?:it|they|he|she|this|that|these|those|there|the|a|an|its|their|his|her|so|being|not)\b)"
+                       r"[a-z][\w’'-]+\s+[a-z]|"
+                       r"^\s*(?:is|are|was|were|has|have|does|do|did|can|could|will|would|should)\s+"
+                       r"(?!(?:it|they|he|she|we|you|this|that|these|those|there|the|a|an|its|their|his|her|so|not|"
+                       r"anything|something|everything|nothing|anyone|someone|everyone|anybody|somebody|nobody)\b)"
+                       r"[a-z][\w’'-]+\s+[a-z]|"
+                       r"^\s*(?:is|are|was|were)\s+there\s+(?!(?:any|more|other|some)\b)[a-z][\w’'-]+|"
+                       rf"\b(?:{BARE_NOUN_PREPOSITIONS})\s+(?!(?:it|them|him|her|this|that|these|those|there|then|the|a|an|"
+                       r"its|their|his|her|what|which|whom)\b)[a-z][\w’'-]{3,}", re.I)
+
+
+def names_bare_noun(question: str) -> bool:
+    """Whether a short question names its subject with a noun and no article ('Why is
+    cooperation difficult?'), so it need not lean on the last turn ('Who won?', 'Why so few?' do)."""
+    return bool(BARE_NOUN.search(question))
+
+
+THIS_NOUN = re.compile(r"\b(?:this|these)\s+([\w’'-]+)", re.I)
+
+
+def without_own_subject(question: str, anchors: frozenset[str]) -> str:
+    """The question with 'this' blanked where it comes before a word that names the documents'
+    own subject ('Is this mission a success?', 'this report'): it points at nothing said in the
+    conversation."""
+    def own(match: re.Match) -> str:
+        stems = lexical_tokens(match.group(1))
+        return " " * len(match.group(0)) if stems and set(stems) <= anchors else match.group(0)
+    return THIS_NOUN.sub(own, question)
 
 
 # How a reader names a report and its parts, whatever the report.
@@ -433,7 +641,7 @@ def pointing_pronoun(question: str, pronouns: re.Pattern = PRONOUN) -> bool:
     any pronoun in a clause after one that names something, 'What is the Pact and who signed
     it?', but not 'Did anything change after it was signed?'). `pronouns` narrows the pronouns looked at."""
     text = question
-    for pattern in (CLAUSE_THAT, DOCUMENT_VOICE, EMPTY_SUBJECT):
+    for pattern in (CLAUSE_THAT, DOCUMENT_VOICE, EMPTY_SUBJECT, PEOPLE_WHO):
         text = _blank(pattern, text)
     return any(not _bound_within(text, match) for match in pronouns.finditer(text))
 

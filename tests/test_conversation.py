@@ -210,7 +210,7 @@ def test_the_reports_ordinal_follow_ups_name_the_part_from_its_profile():
     kinds, aliases = tuple(profile["framework_kinds"]), profile["aliases"]
     conversation = asked("What are the eight dimensions the study uses?", "Which of them measures the Mission's impact?")
     resolved = conversation.resolve("And the sixth one, how did the Mission do on it?", kinds, aliases)
-    assert resolved.startswith("The sixth dimension (Women, Peace and Security), how did"), resolved
+    assert resolved == "How did the Mission do on the sixth dimension (Women, Peace and Security)?", resolved
     conversation = asked("What are the four dilemmas MINUSMA faces?", "Take the third one. What's the problem there?")
     assert conversation.resolve("And the last one?", kinds, aliases) == \
         "What is the fourth dilemma (To support counter-terrorism and stabilisation, or go back to basics)?"
@@ -415,3 +415,109 @@ def test_no_evaluation_question_is_rewritten_after_two_other_turns(assistant, sp
         if resolved != item["question"]:
             rewritten.append((item["question"], resolved))
     assert not rewritten, rewritten
+
+
+# --- the antecedent put in place of what points to it ----------------------------------------
+
+@pytest.mark.fast
+@pytest.mark.parametrize("previous, typed, resolved", [
+    ("Which was the first rebellion?", "And the one in the 1990s, how did it end?",
+     "How did the rebellion in the 1990s end?"),
+    ("What is the Pact for Peace?", "And the Plateforme, who leads it?", "Who leads the Plateforme?"),
+    ("How is the harbour run?", "And in the dry season, what does it cost?", "What does it cost in the dry season?")])
+def test_a_topic_then_a_question_is_one_question_about_the_topic(previous, typed, resolved):
+    assert asked(previous).resolve(typed).split(" (")[0] == resolved
+
+
+@pytest.mark.fast
+def test_a_topic_then_a_question_with_nothing_to_stand_for_is_left_to_the_other_rules():
+    assert asked("How is the harbour run?").resolve("And the ferries, what do we know?") != "What do we know?"
+
+
+@pytest.mark.fast
+def test_that_and_a_noun_is_replaced_by_the_thing_the_last_answer_named():
+    said = ("The port is unusual in that it has a designated Harbour and Ferry Service section that manages the "
+            "quays [1]. In collaboration with partners, this section builds capacity [1].")
+    conversation = Conversation([Answer("Which part of the port manages the quays?", said, False, (), (),
+                                        "Which part of the port manages the quays?")])
+    assert conversation.resolve("What is that section trying to build?") == \
+        "What is the Harbour and Ferry Service section trying to build?"
+    # Named only by the question: 'the ... <noun>' as the question named it.
+    conversation = asked("What did the harbour master request for the new ferry line?")
+    assert conversation.resolve("How often was that request granted?") == "How often was the harbour master request granted?"
+    # 'that' opening a relative clause points at nothing.
+    assert conversation.resolve("Which are the problems that remain?").startswith("Which are the problems that remain?")
+    # Not named in the last turn at all: the last turn's words are added as before.
+    assert asked("What did the new line add?").resolve("How often was that support asked for?").endswith("(new line add)")
+
+
+@pytest.mark.fast
+def test_he_and_his_are_replaced_by_the_person_the_last_turn_named():
+    said = "Two rounds were held in July [1]. On 4 May, the interim ended when Anna Maria Berg (AMB) was sworn in [1]."
+    conversation = Conversation([Answer("Who won?", said, False, (), (), "Who won?")])
+    assert conversation.resolve("How did corruption develop under him?") == \
+        "How did corruption develop under Anna Maria Berg (AMB)?"
+    assert conversation.resolve("What was his first decision?") == "What was Anna Maria Berg (AMB)'s first decision?"
+    # A name with no title and no initials is not taken for a person ('the Security Council').
+    council = Conversation([Answer("Who won?", "In his report to the Security Council, the Secretary-General agreed [1].",
+                                   False, (), (), "Who won?")])
+    assert "Security Council" not in council.resolve("What did he recommend?").split(" (")[0]
+    nobody = Conversation([Answer("Who won?", "Two rounds were held in July [1].", False, (), (), "Who won?")])
+    assert nobody.resolve("How did corruption develop under him?").startswith("How did corruption develop under him? (won")
+
+
+def test_a_section_pointed_at_by_that_is_searched_by_its_name(assistant):
+    conversation = Conversation()
+    conversation.add(assistant.ask("Which part of the Mission manages the funds for quick impact projects?", conversation))
+    answer = assistant.ask("What is that section trying to build?", conversation)
+    assert answer.understood_as == "What is the Stabilization and Recovery section trying to build?"
+    assert not answer.abstained
+
+
+# --- a short question that names its subject without an article stands on its own ------------
+
+@pytest.mark.parametrize("question", [
+    "Why is cooperation difficult?", "How is success measured?", "Are there plans to withdraw?",
+    "What is being done about corruption?", "What is the problem with the supercamps?", "Is this mission a success?",
+    "What do those consulted say about the Mission?", "Is dialogue possible?", "Are elections planned?"])
+def test_a_short_question_naming_its_subject_without_an_article_is_searched_as_typed(assistant, question):
+    conversation = asked("How is MINUSMA perceived in the North?")
+    assert conversation.resolve(question, assistant.reference_kinds, assistant.reference_aliases,
+                                assistant.reference_anchors) == question
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("question", ["Who won?", "Why so few?", "Why is it hard to raise?", "What has improved since then?",
+                                      "What are the disadvantages?", "Is this a success?"])
+def test_a_short_question_with_no_subject_of_its_own_still_leans_back(question):
+    assert asked("How is MINUSMA perceived in the North?").resolve(question) != question
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("previous, typed, resolved", [
+    ("How many terror attacks did the agency count in 2018?", "And IED attacks?",
+     "How many IED attacks did the agency count in 2018?"),
+    ("Where is most of the harbour's military staff based?", "And the civilian staff?",
+     "Where is most of the harbour's civilian staff based?")])
+def test_a_new_kind_of_the_same_thing_takes_the_place_of_the_old_one(previous, typed, resolved):
+    assert asked(previous).resolve(typed) == resolved
+
+
+@pytest.mark.fast
+def test_and_a_preposition_before_a_question_word_is_a_question_not_a_place():
+    """'And at what level ...?' asks its own question about the last turn's subject; it is not a
+    place glued onto the previous question ('... with the population at what level does it ...')."""
+    resolved = asked("Who sets the agenda of the port's engagement with the population?").resolve(
+        "And at what level does it include women and youths?")
+    assert resolved.startswith("And at what level does it include women and youths? (") and "port" in resolved
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("previous, typed, resolved", [
+    ("How many ships did the port count in Lisbon in 2018?", "And in 2017?", "How many ships did the port count in Lisbon in 2017?"),
+    ("How many ships did the port count in Lisbon in 2018?", "And in Porto?", "How many ships did the port count in Porto in 2018?"),
+    ("How many ships did the port count in Lisbon in 2018?", "What about before 2015?",
+     "How many ships did the port count in Lisbon before 2015?"),
+    ("How is the port seen in the North?", "And in 2017?", "How is the port seen in the North in 2017?")])
+def test_a_new_time_takes_the_place_of_the_old_time_and_a_new_place_of_the_old_place(previous, typed, resolved):
+    assert asked(previous).resolve(typed) == resolved
