@@ -112,13 +112,14 @@ def _best_per_chunk(vectors: np.ndarray, offsets: np.ndarray, query: np.ndarray,
     return best
 
 
-def _runs(names):
-    """(first position, group) for each run of equal names."""
-    position = 0
+def _runs(names) -> list[tuple[int, int]]:
+    """(first, last + 1) of each run of equal names."""
+    runs, first = [], 0
     for _, group in itertools.groupby(names):
-        members = list(group)
-        yield position, members
-        position += len(members)
+        last = first + sum(1 for _ in group)
+        runs.append((first, last))
+        first = last
+    return runs
 
 
 def plain_title(title: str) -> str:
@@ -156,8 +157,7 @@ class Retriever:
         self._document_of = np.array([c.document for c in self.chunks], dtype=object)
         self.document_names = tuple(dict.fromkeys(c.document for c in self.chunks))
         # Each document's run of chunks (first, last + 1): the index keeps a document's chunks together.
-        self._document_runs = [(first, first + len(list(group))) for first, group in
-                               _runs(c.document for c in self.chunks)]
+        self._document_runs = _runs(c.document for c in self.chunks)
         self._last = ("", "")
 
     def _summary_twins(self) -> dict[int, int]:
