@@ -104,7 +104,7 @@ class Settings:
     sentence_rank_prior: float = 0.04  # bonus / passage rank, for sentences of better-ranked passages
     answer_from_footnotes: bool = False  # may a footnote sentence be quoted as the answer
     definition_bonus: float = 0.3  # for the sentence that spells out the term a "What is X?" asks about
-    number_bonus: float = 0.1  # for a sentence holding the asked type: a figure (how many, when), a name (who)
+    number_bonus: float = 0.1  # for a sentence with a figure when the question asks how many/much
     # Logistic abstention model over answering.abstention.ABSTENTION_FEATURES, fitted on the dev
     # split by eval/fit_abstention.py; abstain when the confidence is below the threshold.
     abstain_weights: tuple[float, ...] = (4.277, 0.071, 3.647, -2.586, -0.537, -0.715, -0.625, 1.084, -2.575, -2.1, -0.567, 0.155)  # one per feature

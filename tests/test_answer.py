@@ -12,7 +12,7 @@ from assistant.answering.compose import verify_citation
 from assistant.answering.compose import with_marker as _with_marker
 from assistant.answering.outline import asks_only_about, named_section
 from assistant.answering.rules import passage_span
-from assistant.answering.sentences import asked_type, defined_term, definition_bonus, holds_asked_type, leans_back
+from assistant.answering.sentences import defined_term, definition_bonus, leans_back
 from assistant.answering.types import Citation, ScoredSentence
 from assistant.config import Settings
 from assistant.retrieve import Hit
@@ -394,25 +394,3 @@ def test_a_refusal_opens_with_the_searched_documents_wording(assistant):
     answer = assistant.ask("How many police officers serve in the Central African Republic?")
     assert answer.abstained
     assert answer.answer.startswith(assistant.profiles["epon-minusma-2019"].refusal)
-
-
-@pytest.mark.fast
-def test_the_asked_type_is_a_figure_or_a_name_the_question_does_not_give():
-    assert asked_type("How many peacekeepers have died?") == "figure"
-    assert asked_type("Who carried out the study?") == "name"
-    assert asked_type("Which countries contribute troops?") == "name"
-    assert asked_type("Why is the Centre unstable?") is None
-    question = "Who supports MINUSMA in Gao?"
-    assert holds_asked_type("name", "The Mission is supported by Germany and the Netherlands.", question)
-    assert not holds_asked_type("name", "MINUSMA deployed to Gao in 2013 with MINUSMA troops.", question)  # names given
-    assert not holds_asked_type("name", "Support was carried out with consent.", question)  # capital opens it only
-    assert holds_asked_type("figure", "It lost 54 people.", question) and not holds_asked_type(None, "It lost 54.", question)
-
-
-def test_a_who_question_is_answered_with_a_sentence_that_names_someone(assistant):
-    """'Who carried out the study?' (a design-card question) is answered by a sentence naming the
-    one who did it, not by the methodology sentence that only repeats 'carried out'."""
-    answer = assistant.ask("Who carried out the study?")
-    assert not answer.abstained
-    quoted = " ".join(c.quote for c in answer.citations)
-    assert any(holds_asked_type("name", s, answer.question) for s in re.split(r"(?<=[.!?])\s+", quoted)), quoted

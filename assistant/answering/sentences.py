@@ -27,12 +27,6 @@ GLUED_MARKER = re.compile(r"(?<![\d.,])[.,;:%)\]”’\"]\d{1,3}(?=\s|$|[”’\
 BROKEN_HYPHEN = re.compile(r"[a-z]-\s+(?:[?!.,;:]|$)")
 FACTOID = re.compile(r"^\s*(?:how many|how much|what (?:share|percentage|proportion|number)|when|in which year|which year)\b",
                      re.I)
-# 'Who ...?', 'Which countries ...?': the answer names someone, so a sentence naming a person,
-# organisation or country the question does not already name answers it better.
-ASKS_FOR_NAME = re.compile(r"^\s*(?:who|whom|by whom|which (?:countr(?:y|ies)|organi[sz]ations?|actors?|groups?|states?|"
-                           r"institutions?|institutes?|partners?))\b", re.I)
-# A capitalised word or an acronym that does not open a sentence: a name ('NUPI', 'Algeria').
-NAME = re.compile(r"(?<![.!?:]\s)(?<!^)\b(?:[A-Z][a-z’'-]*[A-Z]?[\w’'-]*|[A-Z]{2,}\w*)")
 DEFINITION = re.compile(r"^\s*(?:(?:what|who)\s+(?:is|are|was|were)\s+(?:the\s+|an?\s+)?(?P<term>[^?]{2,60}?)"
                         r"|what\s+does\s+(?P<acronym>[^?]{2,20}?)\s+stand\s+for)\s*\??\s*$", re.I)
 
@@ -47,7 +41,7 @@ def score_sentences(question: str, query_vector: np.ndarray, hits: list[Hit], ch
     sentence that repeats the earlier topic is not thereby an answer to the new question)."""
     query = set(lexical_tokens(question if typed is None else typed))
     term = defined_term(question)
-    wants = asked_type(question)
+    wants_number = bool(FACTOID.match(question))
     scored = []
     for hit in hits[: settings.answer_passages]:
         chunk = chunks[hit.position]
@@ -60,28 +54,9 @@ def score_sentences(question: str, query_vector: np.ndarray, hits: list[Hit], ch
             overlap = len(query & words) / len(query) if query else 0.0
             score = (settings.sentence_similarity_weight * similarity + settings.sentence_overlap_weight * overlap
                      + settings.sentence_rank_prior / hit.rank + definition_bonus(term, text, settings)
-                     + (settings.number_bonus if holds_asked_type(wants, text, question) else 0.0))
+                     + (settings.number_bonus if wants_number and re.search(r"\d", text) else 0.0))
             scored.append(ScoredSentence(hit, k, a, b, text, score, similarity, overlap, is_heading(chunk, k)))
     return scored
-
-
-def asked_type(question: str) -> str | None:
-    """What kind of thing the answer must hold: "figure" (how many, when, ...), "name" (who,
-    which countries, ...) or None."""
-    if FACTOID.match(question):
-        return "figure"
-    return "name" if ASKS_FOR_NAME.match(question) else None
-
-
-def holds_asked_type(wanted: str | None, sentence: str, question: str) -> bool:
-    """Whether a sentence holds what the question asks for: a figure, or a name the question
-    does not already give."""
-    if wanted == "figure":
-        return bool(re.search(r"\d", sentence))
-    if wanted == "name":
-        given = {w.lower() for w in re.findall(r"[\w’'-]+", question)}
-        return any(name.lower() not in given for name in NAME.findall(sentence))
-    return False
 
 
 def defined_term(question: str) -> str | None:
