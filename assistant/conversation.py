@@ -506,16 +506,13 @@ BARE_WHY = re.compile(r"^\s*(?:and\s+|but\s+|so\s+)?(?:why|why not|how so|how co
                       r"why (?:is|was|are|were|did|does) (?:that|this|it)(?: so)?)\s*\??\s*$", re.I)
 OPENER = re.compile(r"^\s*(?:and|but|also|so|then)\b[\s,]*", re.I)
 MAX_ELLIPTICAL_WORDS = 4
+# 'What does the second group want?': an ordinal, its noun and one word more.
+MAX_LISTED_ITEM_WORDS = 3
 # Words that count or compare and name nothing: 'How many fled their homes there?' has three subject words.
 QUANTIFIERS = frozenset("many much few more most less least fewer several".split())
 # A question opened by 'And', 'So', 'Then' continues the conversation unless it names its subject
 # or has more words than this ('And who provides most of the troops?').
 MAX_CONTINUING_WORDS = 3
-# 'What about X, what does the report say?', 'What about X: how many ...?': a topic, then the
-# question asked in full about it.
-SPELLED_OUT = re.compile(r"^\s*(?:and\s+|but\s+)?(?:what|how)\s+about\s+[^,:;?]{3,}[,:;]\s*"
-                         r"(?:what|how|why|when|who|which|where|is|are|does|do|did)\b.*\b(?:report|study|say|says|many|much)\b",
-                         re.I)
 # Words that point back rather than name a subject.
 POINTING_WORDS = frozenset("one ones what's that's it's there's take same".split())
 # A part named by its number ('part 2b', 'scenario 3'): the question names its subject.
@@ -541,7 +538,7 @@ def is_follow_up(question: str, kinds: tuple[str, ...] = (), anchors: frozenset[
     noun and no article does not lean back either ('Why is cooperation difficult?', see
     `names_bare_noun`), nor does 'this' before a word naming the documents' own subject ('Is this
     mission a success?')."""
-    if SPELLED_OUT.match(question):
+    if _topic_then_question(question):
         return False  # 'What about X, what does the report say?': the person asked it in full
     if BARE_WHY.match(question) or WHAT_ABOUT.match(question) or _bare_ordinal(question):
         return True
@@ -558,6 +555,8 @@ def is_follow_up(question: str, kinds: tuple[str, ...] = (), anchors: frozenset[
     reference = reference_pattern(tuple(kinds))
     if NAME.search(rest) or DOCUMENT_VOICE.search(rest) or NUMBERED.search(rest) or (reference and reference.search(rest)):
         return False
+    if _listed_item(rest, words, last_words):
+        return True  # 'What does the second group want?': the second of the groups the last turn listed
     if rest != question:
         return len(words) <= MAX_CONTINUING_WORDS
     if anchors & set(lexical_tokens(" ".join(words))):
@@ -565,6 +564,42 @@ def is_follow_up(question: str, kinds: tuple[str, ...] = (), anchors: frozenset[
     if len(words) > MAX_UNNAMED_WORDS or DEFINITION.match(rest) or _year_and_subject(words) or names_bare_noun(rest):
         return False
     return last_words is None or leans_on_last_turn(rest, words, last_words)
+
+
+# An item by its place in a list: 'the second group', 'the first rebellion', 'the last point'.
+ORDINAL_NOUN = re.compile(rf"\bthe\s+(?:{ORDINALS}|last)\s+(?:[a-z][\w’'-]*\s+)?[a-z][\w’'-]*", re.I)
+
+
+def _listed_item(question: str, words: list[str], last_words: frozenset[str] | None) -> bool:
+    """Whether a question with no name asks about an item of a list by its place in it and names
+    little else ('Which was the first rebellion?', 'What does the second group want?'): the list is
+    the one the conversation just gave. A framework's numbered parts ('the third dilemma') name
+    their own subject and are caught before this."""
+    found = ORDINAL_NOUN.search(question)
+    if not found or len(words) > MAX_LISTED_ITEM_WORDS or _bare_ordinal(question):
+        return False
+    noun = lexical_tokens(found.group(0).split()[-1])
+    return last_words is None or bool(set(noun) & last_words)
+
+
+# 'What about <a topic>, <a question>?', 'What about civil administrators: how many are at their posts?'
+TOPIC_THEN_QUESTION = re.compile(r"^\s*(?:and\s+|but\s+)?(?:what|how)\s+about\s+(?P<topic>[^,:;?]{3,}?)\s*[,:;]\s*"
+                                 r"(?:what|how|why|when|who|which|where|is|are|was|were|does|do|did|has|have|can|could)\b",
+                                 re.I)
+
+
+def _topic_then_question(question: str) -> bool:
+    """Whether the question names a topic and then asks in full about it ('What about dialogue with
+    the jihadist groups, what does the report say?'; 'What about women in the army: how many
+    are there?'): its pronouns stand for that topic. Not when the topic itself points back or
+    only sets a place or a time ('What about there, ...', 'What about in Gao, ...'), nor an item
+    by its place in a list ('What about the second one, ...')."""
+    found = TOPIC_THEN_QUESTION.match(question)
+    if not found:
+        return False
+    topic = found.group("topic")
+    return bool(subject_words(topic)) and not (SETTING.match(topic) or PREPOSITION.match(topic) or pointing_pronoun(topic)
+                                               or ORDINAL_WORD.search(topic) or ONE_ANAPHORA.search(f"{topic} x"))
 
 
 def _year_and_subject(words: list[str]) -> bool:
