@@ -183,8 +183,8 @@ class Conversation:
 
 def titled(question: str, kinds: tuple[str, ...], aliases: Mapping[str, Sequence[str]]) -> str:
     """The question with the title of the numbered section it names added, when it names one by
-    ordinal and gives no title yet: 'Explain the second dilemma' -> 'Explain the second dilemma
-    (To concentrate on the North, the Centre, or both)'."""
+    ordinal and gives no title yet: 'Explain the second scenario' -> 'Explain the second scenario
+    (Stay on the coast)'."""
     if not kinds or not aliases:
         return question
     names = "|".join(re.escape(k) for k in kinds)
@@ -210,7 +210,7 @@ def swap_reference(topic: str, previous: str, kinds: tuple[str, ...] = (),
         renamed = ORDINAL_WORD.sub(bare.group(1), reference.group(0), count=1)
         if renamed == reference.group(0):  # 'part 2b' has no ordinal word to change
             return None
-        # The title that named the earlier section ('the first dilemma (To decentralise ...)') is not the new one's.
+        # The title that named the earlier section ('the first scenario (Stay on the coast)') is not the new one's.
         after = re.sub(r"^\s*\([^()]*\)", "", previous[reference.end():])
         swapped = previous[: reference.start()] + renamed + after
         return titled(swapped, tuple(kinds), aliases or {}) if after != previous[reference.end():] else swapped
@@ -573,7 +573,7 @@ ORDINAL_NOUN = re.compile(rf"\bthe\s+(?:{ORDINALS}|last)\s+(?:[a-z][\w’'-]*\s+
 def _listed_item(question: str, words: list[str], last_words: frozenset[str] | None) -> bool:
     """Whether a question with no name asks about an item of a list by its place in it and names
     little else ('Which was the first rebellion?', 'What does the second group want?'): the list is
-    the one the conversation just gave. A framework's numbered parts ('the third dilemma') name
+    the one the conversation just gave. A framework's numbered parts ('the third scenario') name
     their own subject and are caught before this."""
     found = ORDINAL_NOUN.search(question)
     if not found or len(words) > MAX_LISTED_ITEM_WORDS or _bare_ordinal(question):
