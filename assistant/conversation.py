@@ -65,7 +65,7 @@ class Conversation:
         previous = self.turns[-1].resolved_question or self.turns[-1].question
         ordinal = BARE_ORDINAL_REFERENCE.search(question)
         if ordinal:
-            swapped = swap_reference(ordinal.group(0).rstrip(" ?"), previous, kinds)
+            swapped = swap_reference(ordinal.group(0).rstrip(" ?"), previous, kinds, aliases)
             if swapped:  # "What is the second scenario?" + "What is the third one?"
                 return swapped
         topic = WHAT_ABOUT.match(question) or AND_TOPIC.match(question)
@@ -73,7 +73,7 @@ class Conversation:
         if joined:  # 'And the one in the 1990s, how did it end?' -> 'How did the strike in the 1990s end?'
             return self.resolve(joined, kinds, aliases, anchors)  # no longer opened by 'And': resolved once more at most
         if topic:
-            swapped = swap_reference(topic.group(1), previous, kinds)
+            swapped = swap_reference(topic.group(1), previous, kinds, aliases)
             if swapped:  # "What is the second scenario?" + "And the third?"
                 return swapped
         listed = self.list_item(question, kinds, aliases)
@@ -122,7 +122,8 @@ class Conversation:
         asked = ADDED_TOPIC.sub("", last.resolved_question or last.question)
         said = "" if last.abstained else re.sub(r"\s*\[\d+\]", "", last.answer)
         demonstrative = POINTING_NOUN.search(question)
-        if demonstrative and demonstrative.group("noun").lower() not in STOPWORDS | PREPOSITION_WORDS:
+        if demonstrative and demonstrative.group("noun").lower() not in STOPWORDS | PREPOSITION_WORDS \
+                and not PREDICATE_THAT.match(question, demonstrative.start()):
             named = named_phrase(demonstrative.group("noun"), [said, asked])
             start, end = demonstrative.start("that" if demonstrative.group("that") else "those"), demonstrative.end()
             return f"{question[:start]}{named}{question[end:]}" if named else None
@@ -180,7 +181,22 @@ class Conversation:
         return resolved[:1].upper() + resolved[1:]
 
 
-def swap_reference(topic: str, previous: str, kinds: tuple[str, ...] = ()) -> str | None:
+def titled(question: str, kinds: tuple[str, ...], aliases: Mapping[str, Sequence[str]]) -> str:
+    """The question with the title of the numbered section it names added, when it names one by
+    ordinal and gives no title yet: 'Explain the second scenario' -> 'Explain the second scenario
+    (Stay on the coast)'."""
+    if not kinds or not aliases:
+        return question
+    names = "|".join(re.escape(k) for k in kinds)
+    found = re.search(rf"\bthe\s+({ORDINALS})\s+({names})\b(?!\s*\()", question, re.I)
+    if not found:
+        return question
+    spelled = framework_item(found.group(1).lower(), found.group(2).lower(), [], kinds, aliases)
+    return f"{question[: found.start()]}{spelled}{question[found.end():]}" if spelled else question
+
+
+def swap_reference(topic: str, previous: str, kinds: tuple[str, ...] = (),
+                   aliases: Mapping[str, Sequence[str]] | None = None) -> str | None:
     """The previous question about another numbered section of a framework kind: 'the third'
     after 'What is the second scenario?' gives 'What is the third scenario?'; 'part 2c' after
     '... part 2b?' gives '... part 2c?'. None when the topic is not such a reference."""
@@ -194,7 +210,10 @@ def swap_reference(topic: str, previous: str, kinds: tuple[str, ...] = ()) -> st
         renamed = ORDINAL_WORD.sub(bare.group(1), reference.group(0), count=1)
         if renamed == reference.group(0):  # 'part 2b' has no ordinal word to change
             return None
-        return previous[: reference.start()] + renamed + previous[reference.end():]
+        # The title that named the earlier section ('the first scenario (Stay on the coast)') is not the new one's.
+        after = re.sub(r"^\s*\([^()]*\)", "", previous[reference.end():])
+        swapped = previous[: reference.start()] + renamed + after
+        return titled(swapped, tuple(kinds), aliases or {}) if after != previous[reference.end():] else swapped
     if reference_of.fullmatch(topic) and reference_of.search(previous):
         return reference_of.sub(lambda _m: topic, previous, count=1)
     return None
@@ -352,6 +371,11 @@ THE_PHRASE = re.compile(r"\bthe\s+((?:[a-z][\w’'-]*\s+){0,2}?[a-z][\w’'-]*)(
 POINTING_NOUN = re.compile(rf"(?:\b(?:{PREPOSITIONS}|about|of|by|is|are|was|were|did|does|do|has|have|had)\s+(?P<that>that)|"
                            r"\b(?P<those>those))\s+(?!(?:is|are|was|were|has|have|had|would|could|will|can|did|does|do|the|a|"
                            rf"an|it|they|he|she|we|there|{ORDINALS})\b)(?P<noun>[a-z][\w’'-]{{2,}})\b", re.I)
+# 'that' standing alone after an auxiliary, the word after it being its predicate or its verb, not a
+# noun it determines: 'Why is that controversial?', 'Did that cover the new tasks?' (but 'How was that
+# situation described?', 'for that support').
+PREDICATE_THAT = re.compile(r"\s*\b(?:is|are|was|were|did|does|do|has|have|had)\s+that\s+[a-z][\w’'-]*"
+                            r"(?=\s*[?.!]*\s*$|\s+(?:the|a|an|to|in|on|for|of|with|by|at|so|more|less|any|it|them)\b)", re.I)
 PERSON_PRONOUN = re.compile(r"\b(?:he|him|his|she|her)\b", re.I)
 # A person's name: two to four capitalised words, with the acronym that may follow ('Anna Maria Berg (AMB)').
 ARTICLE = re.compile(r"^(?:The|A|An|This|That)\s+")
@@ -440,8 +464,8 @@ DOCUMENT_VOICE = re.compile(r"\b(?:does|did|do|can|could|would|should|will)\s+(?
                             r"cover|give|offer|outline|assess|count|name)\b|" + DOCUMENT_NAMED, re.I)
 # 'there' and 'it' that stand for nothing: 'Is there a camp in the North?', 'Should there be talks?',
 # 'Is it time to scale down?', 'Why is it hard to attribute effects?'.
-EMPTY_SUBJECT = re.compile(r"\b(?:is|are|was|were|should|could|would|will|might|can)\s+there\b|"
-                           r"\bthere\s+(?:is|are|was|were|be)\b|"
+EMPTY_SUBJECT = re.compile(r"\b(?:is|are|was|were|should|could|would|will|might|can|has|have|had)\s+there\b|"
+                           r"\bthere\s+(?:is|are|was|were|be|been|has|have|had)\b|"
                            r"\b(?:is|was|isn't|wasn't)\s+it\s+(?:\w+\s+){0,2}?(?:to|that)\b|"
                            r"\bit\s+(?:is|was)\s+(?:\w+\s+){0,2}?(?:to|that)\b", re.I)
 # 'those' as the people a clause describes, not people named earlier: 'those consulted', 'those who were arrested'.
@@ -469,7 +493,8 @@ DEFINITION = re.compile(r"^\s*(?:what|who)\s+(?:is|are|was|were)\s+(?!the\b)[\w�
 RELATIONAL_STEMS = frozenset(lexical_tokens(
     "advantages disadvantages benefits drawbacks pros cons risks costs reasons causes consequences effects "
     "results outcome impact alternatives difference differences purpose aim goal response reaction problem "
-    "problems challenges obstacles limits criticism"))
+    "problems challenges obstacles limits criticism downsides upsides weaknesses strengths dangers implications "
+    "lessons shortcomings merits prospects objectives"))
 # A year names what a question is about: 'What happened in 2012?'.
 YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 # A question with no name and at most this many subject words leans on the conversation for its
@@ -481,14 +506,13 @@ BARE_WHY = re.compile(r"^\s*(?:and\s+|but\s+|so\s+)?(?:why|why not|how so|how co
                       r"why (?:is|was|are|were|did|does) (?:that|this|it)(?: so)?)\s*\??\s*$", re.I)
 OPENER = re.compile(r"^\s*(?:and|but|also|so|then)\b[\s,]*", re.I)
 MAX_ELLIPTICAL_WORDS = 4
+# 'What does the second group want?': an ordinal, its noun and one word more.
+MAX_LISTED_ITEM_WORDS = 3
+# Words that count or compare and name nothing: 'How many fled their homes there?' has three subject words.
+QUANTIFIERS = frozenset("many much few more most less least fewer several".split())
 # A question opened by 'And', 'So', 'Then' continues the conversation unless it names its subject
 # or has more words than this ('And who provides most of the troops?').
 MAX_CONTINUING_WORDS = 3
-# 'What about X, what does the report say?', 'What about X: how many ...?': a topic, then the
-# question asked in full about it.
-SPELLED_OUT = re.compile(r"^\s*(?:and\s+|but\s+)?(?:what|how)\s+about\s+[^,:;?]{3,}[,:;]\s*"
-                         r"(?:what|how|why|when|who|which|where|is|are|does|do|did)\b.*\b(?:report|study|say|says|many|much)\b",
-                         re.I)
 # Words that point back rather than name a subject.
 POINTING_WORDS = frozenset("one ones what's that's it's there's take same".split())
 # A part named by its number ('part 2b', 'scenario 3'): the question names its subject.
@@ -514,7 +538,7 @@ def is_follow_up(question: str, kinds: tuple[str, ...] = (), anchors: frozenset[
     noun and no article does not lean back either ('Why is cooperation difficult?', see
     `names_bare_noun`), nor does 'this' before a word naming the documents' own subject ('Is this
     mission a success?')."""
-    if SPELLED_OUT.match(question):
+    if _topic_then_question(question):
         return False  # 'What about X, what does the report say?': the person asked it in full
     if BARE_WHY.match(question) or WHAT_ABOUT.match(question) or _bare_ordinal(question):
         return True
@@ -527,10 +551,12 @@ def is_follow_up(question: str, kinds: tuple[str, ...] = (), anchors: frozenset[
     if DEMONSTRATIVE.search(rest):
         return True  # 'How often did the Joint Force ask for that support?': 'that support' was named earlier
     if pointing_pronoun(without_own_subject(rest, anchors)):  # 'Is this mission a success?' is about the document's own
-        return len(words) <= MAX_ELLIPTICAL_WORDS
+        return len([w for w in words if w not in QUANTIFIERS]) <= MAX_ELLIPTICAL_WORDS
     reference = reference_pattern(tuple(kinds))
     if NAME.search(rest) or DOCUMENT_VOICE.search(rest) or NUMBERED.search(rest) or (reference and reference.search(rest)):
         return False
+    if _listed_item(rest, words, last_words):
+        return True  # 'What does the second group want?': the second of the groups the last turn listed
     if rest != question:
         return len(words) <= MAX_CONTINUING_WORDS
     if anchors & set(lexical_tokens(" ".join(words))):
@@ -538,6 +564,42 @@ def is_follow_up(question: str, kinds: tuple[str, ...] = (), anchors: frozenset[
     if len(words) > MAX_UNNAMED_WORDS or DEFINITION.match(rest) or _year_and_subject(words) or names_bare_noun(rest):
         return False
     return last_words is None or leans_on_last_turn(rest, words, last_words)
+
+
+# An item by its place in a list: 'the second group', 'the first rebellion', 'the last point'.
+ORDINAL_NOUN = re.compile(rf"\bthe\s+(?:{ORDINALS}|last)\s+(?:[a-z][\w’'-]*\s+)?[a-z][\w’'-]*", re.I)
+
+
+def _listed_item(question: str, words: list[str], last_words: frozenset[str] | None) -> bool:
+    """Whether a question with no name asks about an item of a list by its place in it and names
+    little else ('Which was the first rebellion?', 'What does the second group want?'): the list is
+    the one the conversation just gave. A framework's numbered parts ('the third scenario') name
+    their own subject and are caught before this."""
+    found = ORDINAL_NOUN.search(question)
+    if not found or len(words) > MAX_LISTED_ITEM_WORDS or _bare_ordinal(question):
+        return False
+    noun = lexical_tokens(found.group(0).split()[-1])
+    return last_words is None or bool(set(noun) & last_words)
+
+
+# 'What about <a topic>, <a question>?', 'What about civil administrators: how many are at their posts?'
+TOPIC_THEN_QUESTION = re.compile(r"^\s*(?:and\s+|but\s+)?(?:what|how)\s+about\s+(?P<topic>[^,:;?]{3,}?)\s*[,:;]\s*"
+                                 r"(?:what|how|why|when|who|which|where|is|are|was|were|does|do|did|has|have|can|could)\b",
+                                 re.I)
+
+
+def _topic_then_question(question: str) -> bool:
+    """Whether the question names a topic and then asks in full about it ('What about dialogue with
+    the jihadist groups, what does the report say?'; 'What about women in the army: how many
+    are there?'): its pronouns stand for that topic. Not when the topic itself points back or
+    only sets a place or a time ('What about there, ...', 'What about in Gao, ...'), nor an item
+    by its place in a list ('What about the second one, ...')."""
+    found = TOPIC_THEN_QUESTION.match(question)
+    if not found:
+        return False
+    topic = found.group("topic")
+    return bool(subject_words(topic)) and not (SETTING.match(topic) or PREPOSITION.match(topic) or pointing_pronoun(topic)
+                                               or ORDINAL_WORD.search(topic) or ONE_ANAPHORA.search(f"{topic} x"))
 
 
 def _year_and_subject(words: list[str]) -> bool:
@@ -553,14 +615,26 @@ def leans_on_last_turn(question: str, words: list[str], last_words: frozenset[st
     soldiers), or when it cannot be meant without another thing ('What are the disadvantages?':
     of what was just discussed); otherwise the question asks about it in the document ('Who
     trains the army?' after a turn about Kidal asks about the army, not the army in Kidal)."""
-    described = [w for w in words if re.search(rf"\bthe\s+(?:[\w’'-]+\s+)?{re.escape(w)}\b", question, re.I)]
+    described = [w for w in words if re.search(rf"\bthe\s+(?:[\w’'-]+\s+)?{re.escape(w)}\b", question, re.I)
+                 or re.search(rf"\b{ASKED_NOUN}\s+{re.escape(w)}\s+{AUXILIARY}\b", question, re.I)
+                 or re.search(rf"\b{QUANTIFIED}\s+{re.escape(w)}\b", question, re.I)]
     if not described:
         return True
     stems = set(lexical_tokens(" ".join(described)))
     if stems & last_words:
         return True
-    # 'the disadvantages' are of what was just discussed; 'the problem with the quays' names its own.
-    return bool(stems & RELATIONAL_STEMS) and not stems - RELATIONAL_STEMS
+    # 'the disadvantages' are of what was just discussed; 'the problem with the quays', 'the risks
+    # of a drawdown' name their own.
+    return bool(stems & RELATIONAL_STEMS) and not stems - RELATIONAL_STEMS and not COMPLEMENT.search(question)
+
+
+# A question word or a quantifier right before a noun that an auxiliary follows ('What equipment is
+# missing?', 'Which contingent was praised?'; not 'What followed?', 'What went wrong?', 'How many were killed?').
+ASKED_NOUN = r"(?:what|which|whose|so\s+many|so\s+few|how\s+many|how\s+much)"
+AUXILIARY = r"(?:is|are|was|were|has|have|had|does|do|did|can|could|would|should|will|might|must)"
+QUANTIFIED = r"(?:so|too|how)\s+(?:many|few|much|little)"
+# A relational noun's complement: 'the risks of a drawdown', 'the benefits for the population'.
+COMPLEMENT = re.compile(r"\b(?:of|for|to|with|on|in|from|between)\s+(?:the\s+|a\s+|an\s+)?[\w’'-]{3,}", re.I)
 
 
 # Prepositions before a noun, not a verb ('to raise').
@@ -651,7 +725,8 @@ def _bound_within(text: str, pronoun: re.Match) -> bool:
     if pronoun.group(0).lower() in POSSESSIVES:
         # Bound to a noun named before it ('How has the UN used its good offices?', 'the agency
         # used its offices'), not to a verb ('Who supports its mediation?' points back).
-        return bool(NAME.search(before) or NOUN_BEFORE.search(before))
+        # A name after it binds it too: 'How much of its territory does the Malian government control?'
+        return bool(NAME.search(before) or NOUN_BEFORE.search(before) or NAME.search(text[pronoun.end():]))
     relative = RELATIVE.search(before)
     if relative and subject_words(before[: relative.start()]):
         return True  # 'the army where it is deployed'

@@ -521,3 +521,66 @@ def test_and_a_preposition_before_a_question_word_is_a_question_not_a_place():
     ("How is the port seen in the North?", "And in 2017?", "How is the port seen in the North in 2017?")])
 def test_a_new_time_takes_the_place_of_the_old_time_and_a_new_place_of_the_old_place(previous, typed, resolved):
     assert asked(previous).resolve(typed) == resolved
+
+
+ABOUT_KIDAL = frozenset(lexical_tokens("What does the report say about Kidal? Kidal is still controlled by the CMA."))
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("question", [
+    # A noun of its own after a question word or a quantifier, or a relational noun with its complement.
+    "What equipment is missing?", "Why so many fatalities?", "What are the risks of a drawdown?",
+    # A possessive bound to the name after it; an empty 'there' after 'had'.
+    "How much of its territory does the Malian government control?",
+    "How many Tuareg uprisings had there been before the one in 2012?",
+    # A topic, then the question asked in full about it.
+    "What about women in the armed forces, how many are there?", "And what about the budget: how big is it?"])
+def test_a_question_with_its_own_noun_stands_on_its_own_after_another_topic(question):
+    assert not is_follow_up(question, last_words=ABOUT_KIDAL)
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("question", [
+    "What went wrong?", "What would help?", "How many were killed?", "What are the downsides?",
+    "How many fled their homes there in the last year?",  # 'many' names nothing: three subject words and 'there'
+    "What about the second one, what does it say?", "What about in Gao, how is it seen?"])
+def test_a_question_without_a_subject_of_its_own_still_leans_back(question):
+    assert is_follow_up(question, last_words=ABOUT_KIDAL)
+
+
+@pytest.mark.fast
+def test_an_item_of_a_list_leans_back_only_when_the_last_turn_named_such_items():
+    about_groups = frozenset(lexical_tokens("Which approaches divide the actors? Two groups: one wants a state security "
+                                            "approach, the other a human security approach."))
+    assert is_follow_up("What does the second group want?", last_words=about_groups)
+    assert not is_follow_up("What does the second group want?", last_words=ABOUT_KIDAL)
+
+
+def test_that_as_a_pronoun_is_not_taken_for_a_thing_named_earlier(assistant):
+    conversation = Conversation()
+    conversation.add(assistant.ask("How does MINUSMA support the G5 Sahel joint force?", conversation))
+    answer = assistant.ask("Why is that controversial?", conversation)
+    assert answer.understood_as and answer.understood_as.startswith("Why is that controversial?"), answer.understood_as
+
+
+def test_the_next_item_of_a_framework_gets_its_own_title(assistant):
+    conversation = Conversation()
+    conversation.add(assistant.ask("Which strategic dilemmas does the report identify?", conversation))
+    first = assistant.ask("Explain the first one.", conversation)
+    assert "To decentralise the Mission" in first.understood_as
+    conversation.add(first)
+    second = assistant.ask("And the second?", conversation)
+    assert "second dilemma (To concentrate on the North, the Centre, or both)" in second.understood_as
+    assert "decentralise" not in second.understood_as
+
+
+def test_short_standalone_questions_after_other_topics_are_searched_unchanged(assistant):
+    conversation = Conversation()
+    for earlier, question in (("What is Operation Oryx?", "What are the risks of a drawdown?"),
+                              ("What is DDR?", "Why so many fatalities?"),
+                              ("On what terms does MINUSMA support the G5 Sahel joint force?", "What equipment is missing?"),
+                              ("What set off the 2012 crisis in Mali?",
+                               "How many Tuareg uprisings had there been before the one in 2012?")):
+        conversation.clear()
+        conversation.add(assistant.ask(earlier, conversation))
+        assert assistant.ask(question, conversation).understood_as is None, (earlier, question)
