@@ -107,8 +107,8 @@ class Settings:
     number_bonus: float = 0.1  # for a sentence with a figure when the question asks how many/much
     # Logistic abstention model over answering.abstention.ABSTENTION_FEATURES, fitted on the dev
     # split by eval/fit_abstention.py; abstain when the confidence is below the threshold.
-    abstain_weights: tuple[float, ...] = (4.277, 0.071, 3.647, -2.586, -0.537, -0.715, -0.625, 1.084, -2.575, -2.1, -0.567, 0.155)  # one per feature
-    abstain_bias: float = -5.638  # the model's intercept
+    abstain_weights: tuple[float, ...] = (4.291, 0.073, 3.651, -2.588, -0.545, -0.715, -0.625, 1.093, -2.558, -2.101, -0.573, 0.155)  # one per feature
+    abstain_bias: float = -5.655  # the model's intercept
     abstain_threshold: float = 0.223  # with the rules, refuses at most 1.8% of the answerable dev questions
     # Refuse outright when a question asks for an amount and the best sentence with a figure
     # among the best ten misses at least this share of its words (answering.abstention.quantity_gap).

@@ -93,6 +93,74 @@ def test_a_year_after_the_report_is_refused_and_one_it_covers_is_not(assistant):
     assert not covered.abstained, covered.answer
 
 
+def test_a_month_after_the_reports_present_is_refused_and_one_it_covers_is_not(assistant):
+    """The report's present is June 2019 (the latest month of 2019 it names three times or more; a
+    footnote's September 2019 once is no event it covers): later months and parts of 2019 are
+    after it, whatever words the question shares with the report."""
+    vocabulary = assistant._vocabulary
+    assert vocabulary.present_month("epon-minusma-2019") == 6
+    for question, later in (("What did MINUSMA do after the attack in Mopti in November 2019?", "November 2019"),
+                            ("How did the Mission respond to the violence in Menaka in late 2019?", "late 2019"),
+                            ("What had the Joint Force achieved by the end of 2019?", "end of 2019")):
+        answer = assistant.ask(question)
+        assert answer.abstained and answer.reason == f"It covers events up to June 2019, not {later}.", question
+    for question in ("What happened in two Dogon villages in June 2019?", "What happened at Aguelhok in January 2019?",
+                     "What did the team see in Mali in September 2018?"):
+        assert abstention.later_than_present(question, vocabulary, "epon-minusma-2019") is None, question
+
+
+@pytest.mark.fast
+def test_a_month_named_fewer_than_three_times_is_not_the_present():
+    text = "In June 2019 the Council met. June 2019 again. In June 2019 it renewed. 2019 2019 2019. Accessed 2 September 2019."
+    vocabulary = abstention.build_vocabulary([text], ["doc"], {"doc": text})
+    assert vocabulary.present("doc") == 2019 and vocabulary.present_month("doc") == 6
+    assert vocabulary.present_month(None) is None  # no document: no month to judge by
+    assert abstention.later_than_present("What happened in October 2019?", vocabulary, "doc") == "October 2019"
+    assert abstention.later_than_present("What happened in May 2019?", vocabulary, "doc") is None
+
+
+@pytest.mark.parametrize("question, name", [
+    ("What is the mandate of EUCAP Sahel Niger?", "EUCAP Sahel Niger"),  # the report has EUCAP Sahel Mali, and Niger
+    ("What does Operation Serval Niger do?", "Operation Serval Niger"),
+    ("What is the Ouagadougou Accord of 2019 about?", "Ouagadougou Accord"),  # no trailing 'of' in the reason
+])
+def test_a_name_no_sentence_spells_is_refused_by_rule(assistant, question, name):
+    """A look-alike name (every word in the report, never together in one sentence) is refused
+    outright: as a model feature it left 'EUCAP Sahel Niger' answered at a confidence just above
+    the threshold."""
+    answer = assistant.ask(question)
+    assert answer.abstained and answer.reason == f"It never names “{name}”: no sentence of it uses those words together."
+
+
+def test_the_names_rule_refuses_no_answerable_eval_question(assistant):
+    """The rule fires on none of the answerable dev and test questions: a name the report spells
+    is never judged a look-alike."""
+    vocabulary = assistant._vocabulary
+    items = [i for split in ("dev", "test") for i in evaluate.load_items(PROJECT_ROOT / "eval" / f"{split}.jsonl")]
+    answerable = [i.question for i in items if i.answerable]
+    assert len(answerable) > 250
+    fired = [q for q in answerable if names_never_together(q, vocabulary, "epon-minusma-2019")]
+    assert fired == []
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("question, asks", [
+    ("What reimbursement rate per soldier does the UN pay troop contributors in Mali?", True),  # no verb before it
+    ("What is the average life expectancy in Mali?", True),
+    ("What population growth rate does Mali have?", True),
+    ("What does the population think of MINUSMA?", False),  # 'does' ends the noun phrase
+    ("What role does the population play?", False),
+    ("What share of Malians judge the mission ineffective?", False),  # a survey share: the answer-type check
+])
+def test_a_specific_measure_asks_for_an_amount_without_a_verb(question, asks):
+    assert bool(abstention.QUANTITY.search(question)) is asks
+
+
+def test_a_rate_the_report_does_not_give_is_refused(assistant):
+    answer = assistant.ask("What reimbursement rate per soldier does the UN pay troop contributors in Mali?")
+    assert answer.abstained and answer.reason == abstention.NO_FIGURE
+
+
 def test_the_model_weighs_the_figure_gap(assistant):
     question = "How many wells has the Mission dug in Kidal?"
     settings = assistant.settings.replace(quantity_gap_limit=2.0)  # the figure rule off: only the model
@@ -127,8 +195,10 @@ def test_cross_validated_refusals_stay_within_the_target(assistant):
     assert np.mean([r["false_abstention"] for r in results]) <= 0.035
     # 0.59 before names_never_together and count_unmatched, 0.65 with them (6 fold assignments);
     # 0.72 (4 assignments, dev with r081-r101) with the instruction rule, measures and units, and
-    # passage_lexical, where the code before them, refitted, gave 0.61.
-    assert np.mean([r["abstention"] for r in results]) >= 0.68
+    # passage_lexical, where the code before them, refitted, gave 0.61; 0.74 (6 assignments: 0.734 at
+    # false abstention 0.025) with the look-alike-name rule, months after the present and measures
+    # asked without a verb (abstain4), against 0.717 at 0.027 before them.
+    assert np.mean([r["abstention"] for r in results]) >= 0.71
     assert "quantity_gap" in abstention.ABSTENTION_FEATURES
 
 
@@ -297,7 +367,6 @@ def test_names_the_report_spells_are_not_names_never_together(assistant):
 
 
 @pytest.mark.parametrize("question, feature", [
-    ("What is the mandate of EUCAP Sahel Niger?", "names_never_together"),
     ("How many drones does the mission fly over northern Mali?", "count_unmatched"),
 ])
 def test_the_model_weighs_the_new_evidence_against_answering(assistant, question, feature):
@@ -312,3 +381,20 @@ def test_the_model_weighs_the_new_evidence_against_answering(assistant, question
     assert confidence(trace.features, blind, assistant.settings.abstain_bias) > trace.answer.confidence
     if trace.answer.abstained:  # a refusal the model decides says why in words
         assert trace.answer.reason and trace.answer.citations == ()
+
+
+def test_the_words_a_follow_up_carries_over_are_not_judged_a_name(assistant):
+    """A resolved follow-up carries earlier turns' words in brackets ('Who claimed it? (happened
+    Gao Operational Coordination Mechanism meant)'): a bag of words, not a name the report must
+    spell. The look-alike-name rule refused this turn of conversation c40 before it skipped them."""
+    from assistant.conversation import Conversation
+
+    conversation = Conversation()
+    for question in ("What was the Operational Coordination Mechanism meant to do?", "What happened to it in Gao?",
+                     "Who claimed it?"):
+        trace = assistant.ask_traced(question, conversation)
+        conversation.add(trace.answer)
+    assert trace.answer.understood_as and "(" in trace.answer.understood_as
+    assert not trace.answer.abstained, trace.answer.answer
+    assert names_never_together("Who claimed it? (happened Gao Operational Coordination Mechanism meant)",
+                                assistant._vocabulary, "epon-minusma-2019") == []
