@@ -71,13 +71,14 @@ FIGURE = re.compile(r"\b(?!(?:19|20)\d\d\b)\d[\d,.]*\b|%|\b(?:two|three|four|fiv
 # An apostrophe followed by a capital keeps a name whole ('N'Djamena'); a possessive ('UNMIK's')
 # ends it.
 NAME_TOKEN = re.compile(r"(?<![\w’'])(?:[A-Z][A-Za-z]*(?:[’'][A-Z][A-Za-z]*)*|[a-z]*[A-Z]{2,}[A-Za-z]*|\d[\d.,]*)(?![\w])")
+MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+          "november", "december")
 # What kind of thing a question asks for, and how a draft that gives one looks: a figure for 'how
 # many', a year or month for 'when', a name for 'who', a number for 'which resolution'.
 ANSWER_TYPES = (
     (re.compile(r"^\s*(?:how\s+(?:many|much|large|big)|what\s+(?:share|percentage|proportion|number))\b", re.I), FIGURE),
     (re.compile(r"^\s*(?:when|in\s+which\s+year|(?:in\s+)?what\s+year|since\s+when)\b", re.I),
-     re.compile(r"\b(?:1[89]\d\d|20\d\d|January|February|March|April|May|June|July|August|September|October|"
-                r"November|December)\b")),
+     re.compile(r"\b(?:1[89]\d\d|20\d\d|" + "|".join(m.capitalize() for m in MONTHS) + r")\b")),
     (re.compile(r"^\s*(?:who|whom|whose)\b", re.I), re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][\w’'-]+")),
     (re.compile(r"^\s*which\s+(?:\w+\s+){0,3}(?:resolution|year|article)s?\b", re.I), re.compile(r"\d")),
 )
@@ -204,8 +205,6 @@ def latest_year(text: str) -> int | None:
     return max((year for year, n in years.items() if n >= 3), default=None)
 
 
-MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-          "november", "december")
 MONTH_YEAR = re.compile(r"\b(" + "|".join(MONTHS) + r")\s+(?:\d{1,2},?\s+)?((?:19|20)\d\d)\b", re.I)
 # A part of a year that a question may ask about instead of a month: 'in late 2019', 'by the end
 # of 2019', 'in the autumn of 2019' (counted as the month it begins at the earliest).
