@@ -212,10 +212,15 @@ LATE_IN_YEAR = re.compile(r"\b(?P<part>late|end\s+of|autumn(?:\s+of)?|fall(?:\s+
                           r"|fourth\s+quarter\s+of|december(?:\s+of)?)\s+(?:the\s+year\s+)?((?:19|20)\d\d)\b", re.I)
 
 
+def month_number(name: str) -> int:
+    """1 for 'January' (any case), ... 12 for 'December'."""
+    return MONTHS.index(name.lower()) + 1
+
+
 def latest_month(text: str, year: int) -> int | None:
     """The latest month of `year` that a text names at least three times ('June 2019' in a report
     written that summer; a footnote's 'accessed 2 September 2019' once is no event it covers)."""
-    months = Counter(MONTHS.index(m.lower()) + 1 for m, y in MONTH_YEAR.findall(text) if int(y) == year)
+    months = Counter(month_number(m) for m, y in MONTH_YEAR.findall(text) if int(y) == year)
     return max((month for month, n in months.items() if n >= 3), default=None)
 
 
@@ -233,7 +238,7 @@ def later_than_present(question: str, vocabulary: Vocabulary, document: str | No
     if month is None:
         return None
     for match in MONTH_YEAR.finditer(question):
-        if int(match.group(2)) == present and MONTHS.index(match.group(1).lower()) + 1 > month:
+        if int(match.group(2)) == present and month_number(match.group(1)) > month:
             return match.group(0)
     for match in LATE_IN_YEAR.finditer(question):
         if int(match.group(2)) == present and month < 9:
