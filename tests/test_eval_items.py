@@ -37,7 +37,9 @@ def test_files_hold_only_contract_items():
 def test_sizes_and_splits():
     answerable = [i for i in ITEMS if i.answerable]
     assert len(answerable) >= 150 and len(ITEMS) - len(answerable) >= 30
-    assert {i.split for i in ITEMS} == {"dev", "test", "blind"}
+    # Besides the three splits only probe sets (eval/probes-*.jsonl: questions written for one
+    # round of changes, measured with `assistant eval --split probes-NAME`).
+    assert {i.split for i in ITEMS if not i.split.startswith("probes-")} == {"dev", "test", "blind"}
     assert len({i.id for i in ITEMS}) == len(ITEMS)
     blind = [i for i in ITEMS if i.split == "blind"]
     assert sum(i.answerable for i in blind) >= 120 and sum(not i.answerable for i in blind) >= 40
