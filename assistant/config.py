@@ -102,6 +102,10 @@ class Settings:
     sentence_similarity_weight: float = 0.7  # weight of a sentence's embedding similarity to the question
     sentence_overlap_weight: float = 0.3  # weight of the share of the question's words it contains
     sentence_rank_prior: float = 0.04  # bonus / passage rank, for sentences of better-ranked passages
+    # A question about who made the document itself ('Who wrote the report?') is answered from the
+    # sentences where it speaks of its own making, in any of its passages; the first this many
+    # hits keep their rank prior (answering.rules.document_self_rule).
+    document_self_passages: int = 10
     answer_from_footnotes: bool = False  # may a footnote sentence be quoted as the answer
     definition_bonus: float = 0.3  # for the sentence that spells out the term a "What is X?" asks about
     number_bonus: float = 0.1  # for a sentence with a figure when the question asks how many/much

@@ -11,9 +11,9 @@ import numpy as np
 from ..config import Settings
 from ..retrieve import Hit
 from . import abstention
-from .abstention import NOT_ADDRESSED, WEAK_EVIDENCE, Vocabulary, build_vocabulary
+from .abstention import NOT_ADDRESSED, NOTHING_QUOTABLE, WEAK_EVIDENCE, Vocabulary, build_vocabulary
 from .compose import compose
-from .rules import AnswerContext, draft_answer
+from .rules import AnswerContext, Draft, draft_answer
 from .sentences import leans_back, quote_defects, score_sentences
 from .types import Answer, Citation, ScoredSentence, Trace
 
@@ -29,6 +29,8 @@ def answer_question(question: str, resolved: str, vector: np.ndarray, hits: list
     scored = score_sentences(resolved, vector, hits, context.chunks, context.sentence_vectors,
                              context.sentence_offsets, settings, typed=question)
     draft = draft_answer(resolved, vector, hits, scored, context)
+    if not draft.sentences:
+        scored, draft = _from_next_quotable(question, resolved, vector, hits, scored, context)
     text, citations = compose(draft.sentences, context.chunks)
     values = abstention.features(resolved, scored, hits, text, vocabulary)
     refusal = abstention.refusal_reason(resolved, values, vocabulary, settings.quantity_gap_limit, settings.off_topic_share,
@@ -36,12 +38,30 @@ def answer_question(question: str, resolved: str, vector: np.ndarray, hits: list
     confidence = abstention.confidence(values, settings.abstain_weights, settings.abstain_bias)
     partial = Trace(Answer(question, text, False, tuple(citations), tuple(hits), resolved, question_id, confidence),
                     (text, tuple(citations)), values, refusal, draft.rule, draft.trusted)
-    return Trace(decide(partial, settings, refusal_wording=context.refusal), partial.draft, values, refusal,
-                 draft.rule, draft.trusted)
+    return Trace(decide(partial, settings, refusal_wording=context.refusal, vocabulary=vocabulary), partial.draft, values,
+                 refusal, draft.rule, draft.trusted)
+
+
+def _from_next_quotable(question: str, resolved: str, vector: np.ndarray, hits: list[Hit], scored: list[ScoredSentence],
+                        context: AnswerContext) -> tuple[list[ScoredSentence], Draft]:
+    """When the best passages hold nothing an answer may quote (a table, a figure's caption,
+    footnotes: shown, never quoted) the draft is empty, and an empty draft was refused as if the
+    documents were silent. Then the sentences of the next `answer_passages` passages that do hold
+    quotable text are scored too, and the rules draft again from all of them."""
+    settings = context.settings
+    scored_positions = {s.hit.position for s in scored}
+    rest = [h for h in hits[settings.answer_passages:] if h.kind == "body" and h.position not in scored_positions]
+    rest = rest[: settings.answer_passages]
+    if not rest:
+        return scored, Draft("none", [])
+    more = score_sentences(resolved, vector, rest, context.chunks, context.sentence_vectors, context.sentence_offsets,
+                           settings, typed=question)
+    widened = scored + more
+    return widened, draft_answer(resolved, vector, hits, widened, context)
 
 
 def decide(trace: Trace, settings: Settings, confidence: float | None = None,
-           refusal_wording: str = NOT_ADDRESSED) -> Answer:
+           refusal_wording: str = NOT_ADDRESSED, vocabulary: Vocabulary | None = None) -> Answer:
     """Give the draft, or refuse: a refusal rule fired, the draft is empty, or the evidence is
     too weak (a draft the outline vouches for is never refused on weak evidence alone)."""
     answer = trace.answer
@@ -49,9 +69,13 @@ def decide(trace: Trace, settings: Settings, confidence: float | None = None,
     text, citations = trace.draft
     reason = trace.refusal
     if reason is None and not citations:
-        reason = WEAK_EVIDENCE
+        # Nothing quotable among the passages at all (tables, captions, footnotes): say so, not
+        # that no passage answers, since one shown may well do.
+        quotable = any(p.kind == "body" for p in answer.passages)
+        reason = WEAK_EVIDENCE if quotable else NOTHING_QUOTABLE
     if reason is None and not trace.trusted and confidence < settings.abstain_threshold:
-        reason = abstention.weak_evidence_reason(trace.features)
+        reason = abstention.weak_evidence_reason(trace.features, answer.resolved_question or answer.question,
+                                                   vocabulary)
     if reason is None:
         return Answer(answer.question, text, False, citations, answer.passages, answer.resolved_question, answer.id,
                       confidence)

@@ -16,6 +16,7 @@ import numpy as np
 from ..lexical import STOPWORDS, document_frequencies, idf_from_frequencies, lexical_tokens
 from ..retrieve import Hit
 from ..text import word_tokens
+from .document_self import asks_about_the_document
 from .types import ScoredSentence
 
 NOT_ADDRESSED = "The report does not address this question."
@@ -23,6 +24,7 @@ INSTRUCTIONS = "The question gives the assistant instructions instead of asking 
 WEAK_EVIDENCE = "No passage it holds answers the question closely enough."
 NO_FIGURE = "It gives no figure for this."
 OFF_TOPIC = "The question's subject does not come up in it."
+NOTHING_QUOTABLE = "Its closest passages are tables, figure captions or footnotes, which are shown but never quoted."
 
 # quantity_gap is weighed as well as ruled on: a gap below the rule's limit (a figure sentence that
 # covers part of what was asked) is still evidence. Cross-validated over dev+test (5 folds, mean of
@@ -302,7 +304,9 @@ def refusal_reason(question: str, values: dict[str, float], vocabulary: Vocabula
     if together:
         name = re.sub(r"\s+of(?:\s+the)?$", "", together[0])
         return f"It never names “{name}”: no sentence of it uses those words together."
-    if values["unknown_words"] >= off_topic_share:
+    # A question about the document itself ('Who wrote the report?') is on its subject whatever
+    # words it uses for the making of it ('wrote', 'fieldwork' are not the report's words).
+    if values["unknown_words"] >= off_topic_share and not asks_about_the_document(question):
         return OFF_TOPIC
     if values["quantity_gap"] >= gap_limit:
         return NO_FIGURE
@@ -335,11 +339,18 @@ def _shares_name(name: set[str], sentence: frozenset[str]) -> bool:
     return bool(name & sentence) or any(token.startswith(part) for part in name for token in sentence)
 
 
-def weak_evidence_reason(values: dict[str, float]) -> str:
+def weak_evidence_reason(values: dict[str, float], question: str = "", vocabulary: Vocabulary | None = None) -> str:
     """The reason for a refusal the model decides: that the subject does not come up when most
     of the question's content words never occur in the documents ('Give me a recipe for
-    couscous'), else that no passage answers closely enough."""
-    return OFF_TOPIC if values.get("unknown_words", 0.0) > 0.5 else WEAK_EVIDENCE
+    couscous'), else that no passage answers closely enough. A question about the document itself
+    ('When was the report written?') is never off its subject, nor is one that names a name or a
+    year the documents use ('What went wrong after 2016?': 'went' and 'wrong' are unknown words,
+    2016 is the subject)."""
+    if values.get("unknown_words", 0.0) <= 0.5 or (question and asks_about_the_document(question)):
+        return WEAK_EVIDENCE
+    if question and vocabulary is not None and any(vocabulary.knows(t) for t in name_tokens(question)):
+        return WEAK_EVIDENCE
+    return OFF_TOPIC
 
 
 def features(question: str, scored: list[ScoredSentence], hits: list[Hit], draft_text: str,

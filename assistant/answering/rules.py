@@ -6,6 +6,7 @@ answers, always applies."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Callable
@@ -17,7 +18,7 @@ from ..config import Settings
 from ..lexical import lexical_tokens
 from ..retrieve import Hit
 from ..sections import SectionPath
-from . import outline
+from . import document_self, outline
 from .sentences import LIST_ITEM, can_stand_alone, leans_back, score_sentences
 from .types import ScoredSentence
 
@@ -86,6 +87,76 @@ def subsection_list_rule(question, vector, hits, scored, context) -> Draft | Non
     return Draft("sub-section list", items) if items else None
 
 
+def document_self_rule(question, vector, hits, scored, context) -> Draft | None:
+    """The question asks who made the document itself or when ('Who wrote the report?', 'When was
+    the fieldwork done?', 'Who carried out the study?'): a span around a sentence in which the
+    document speaks of its own making, from any of its passages (the question's words are not the
+    report's, 'wrote', so the passages found need not be where it speaks of itself), preferring
+    one that holds the kind of thing asked (the people who made it, then a body, for 'who'; a date
+    beside the doing of the research for 'when'), then one that can only mean this document ('this
+    research', 'the team'), then the better scored. It applies only when such a span holds that
+    kind of thing, and is then vouched for: a report always says who made it, and its words for
+    that ('conducted this research') are not the question's, which the evidence model reads as
+    unknown words."""
+    kind = document_self.asks_who_or_when(question)
+    if kind is None or not hits or not document_self.asks_about_the_document(question):
+        return None
+    best = _best_self_span(question, kind, vector, _whole_document(hits, context), context)
+    if best is None or not best[0]:
+        return None  # nothing the document says of itself answers it: the ordinary rules do
+    return Draft("document itself", best[3], trusted=True)
+
+
+def _whole_document(hits: list[Hit], context: AnswerContext) -> list[Hit]:
+    """The best passage's document as hits: the first `document_self_passages` hits as ranked,
+    then its other body passages, ranked after them (so that the rank prior does not favour them)."""
+    pool = [h for h in hits[: context.settings.document_self_passages] if h.document == hits[0].document]
+    taken = {h.position for h in pool}
+    rest = [(i, c) for i, c in enumerate(context.chunks)
+            if c.document == hits[0].document and c.kind == "body" and not c.summary and i not in taken]
+    return pool + [Hit(len(pool) + k, c.id, c.document, c.section, c.page, 0.0, c.text, i, c.kind)
+                   for k, (i, c) in enumerate(rest, 1)]
+
+
+def _best_self_span(question: str, kind: str, vector, pool: list[Hit], context: AnswerContext) -> tuple | None:
+    """(fits, strength, score, span) of the best span around a sentence of the pool in which the
+    document speaks of itself; None when no sentence does."""
+    settings = context.settings.replace(answer_passages=len(pool))
+    wider = score_sentences(question, vector, pool, context.chunks, context.sentence_vectors,
+                            context.sentence_offsets, settings)
+    candidates = []
+    for sentence in wider:
+        subjects = context.subjects.get(sentence.hit.document, frozenset())
+        if can_stand_alone(sentence) and document_self.speaks_of_itself(sentence.text, subjects):
+            span = _span_around(question, sentence, wider, context)
+            fits = document_self.answers_kind(kind, question, sentence.text, " ".join(s.text for s in span))
+            candidates.append((fits, document_self.self_reference_strength(sentence.text), sentence.score, span))
+    return max(candidates, key=lambda c: c[:3]) if candidates else None
+
+
+def _with_their_sections(hits: list[Hit], context: AnswerContext, sections: int = 3) -> list[Hit]:
+    """The hits, then the other body passages of the sections of the first `sections` of them
+    (ranked after the hits, so that the rank prior does not favour them)."""
+    pool, seen = list(hits), {h.position for h in hits}
+    for hit in hits[:sections]:
+        for extra in outline.section_hits(hit.section, context.chunks, hit.document):
+            if extra.position not in seen and SectionPath(extra.section) == SectionPath(hit.section):
+                seen.add(extra.position)
+                pool.append(dataclasses.replace(extra, rank=len(pool) + 1, score=0.0))
+    return pool
+
+
+def _span_around(question: str, sentence: ScoredSentence, scored: list[ScoredSentence],
+                 context: AnswerContext) -> list[ScoredSentence]:
+    """The span passage_span gives when `sentence` is the best of its passage."""
+    top = max(s.score for s in scored) + 1.0
+    in_passage = [dataclasses.replace(s, score=top) if s is sentence else s
+                  for s in scored if s.hit.position == sentence.hit.position]
+    span = passage_span(question, in_passage, context.chunks, context.settings)
+    by_index = {s.index: s for s in scored if s.hit.position == sentence.hit.position}
+    return [by_index[s.index] for s in span]
+
+
 def passage_span_rule(question, vector, hits, scored, context) -> Draft | None:
     """Every other question: a contiguous span of the passage that answers, and a span of a
     second passage only for a second part of the question."""
@@ -102,7 +173,8 @@ def _in_scope(per_document: dict, context: AnswerContext) -> dict:
     return {d: v for d, v in per_document.items() if d in scope} if scope else per_document
 
 
-RULES: tuple[Rule, ...] = (named_section_rule, framework_list_rule, subsection_list_rule, passage_span_rule)
+RULES: tuple[Rule, ...] = (named_section_rule, framework_list_rule, subsection_list_rule, document_self_rule,
+                          passage_span_rule)
 
 
 def draft_answer(question: str, vector: np.ndarray, hits: list[Hit], scored: list[ScoredSentence],
