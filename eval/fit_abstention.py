@@ -1,8 +1,9 @@
 """Fit the abstention model on the dev split: logistic weights over
 answering.abstention.ABSTENTION_FEATURES, the figure-gap limit just above the largest gap of an
-answerable dev question, and the threshold at which rules and model together refuse at most
-evaluate.FIT_FALSE_ABSTENTION (1.8%) of the answerable dev questions, which cross-validation over
-dev+test turns into about 3% on questions the fit has not seen. Prints the values to put in
+answerable dev question, and the threshold at which the model refuses at most
+evaluate.FIT_MODEL_SHARE (1.2%) of the answerable dev questions it decides (the rules' refusals
+come on top), which cross-validation over dev+test turns into about 3% on questions the fit has
+not seen. Prints the values to put in
 Settings; the fit reads only eval/dev.jsonl.
 
 With --cv it also prints what the fit is expected to score on unseen questions: 5-fold

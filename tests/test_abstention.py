@@ -26,14 +26,10 @@ def test_a_name_with_an_inner_apostrophe_stays_whole():
 
 
 @pytest.mark.fast
-def test_the_threshold_spends_only_what_the_rules_leave_of_the_budget():
-    confidences = np.linspace(0.1, 1.0, 10)
-    # 100 answerable, 3% may be refused: one already refused by a rule leaves two for the model.
-    threshold = choose_threshold(confidences, 0.03, answerable=100, refused=1)
-    assert int(np.sum(confidences < threshold)) == 2
-    # The rules spent the whole budget: the model refuses none of the answerable.
-    threshold = choose_threshold(confidences, 0.03, answerable=100, refused=3)
-    assert int(np.sum(confidences < threshold)) == 0
+def test_the_threshold_refuses_at_most_the_share_of_the_models_questions():
+    confidences = np.linspace(0.1, 1.0, 101)
+    for share, refused in ((0.0, 0), (0.02, 2), (0.03, 3), (0.1, 10)):
+        assert int(np.sum(confidences < choose_threshold(confidences, share))) == refused
 
 
 def _record(answerable: bool, signal: float, refusal: str | None = None) -> dict:
@@ -48,7 +44,9 @@ def _record(answerable: bool, signal: float, refusal: str | None = None) -> dict
 
 
 @pytest.mark.fast
-def test_the_fit_counts_the_rules_refusals_against_the_false_abstention_budget():
+def test_a_rule_that_refuses_less_does_not_hand_the_model_more_refusals():
+    # With one budget for rules and model together, a rule that stopped refusing an answerable
+    # question let the model refuse one more elsewhere: cross-validated false refusals rose.
     def model_refusals(records: list[dict]) -> int:
         model = evaluate.fit_abstention(records, 0.03)
         return sum(confidence(r["_features"], model["weights"], model["bias"]) < model["threshold"]
@@ -56,9 +54,9 @@ def test_the_fit_counts_the_rules_refusals_against_the_false_abstention_budget()
 
     answerable = [_record(True, 0.3 + 0.007 * k) for k in range(100)]
     unanswerable = [_record(False, 0.1 + 0.01 * k) for k in range(30)]
-    assert model_refusals(answerable + unanswerable) == 3  # 3% of 100
+    assert model_refusals(answerable + unanswerable) == 3  # 3% of the 100 the model decides
     ruled = [_record(True, 0.9, "It never mentions “X”.") for _ in range(2)]
-    assert model_refusals(answerable[2:] + ruled + unanswerable) == 1  # two of the three are the rules'
+    assert model_refusals(answerable + ruled + unanswerable) == 3  # the rules' two come on top
 
 
 @pytest.mark.parametrize("question, phrase", [

@@ -528,16 +528,11 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 0.05, steps: int = 50
     return tuple(float(w) for w in raw), float(bias - raw @ mean)
 
 
-def choose_threshold(answerable_confidences: np.ndarray, false_abstention: float, answerable: int | None = None,
-                     refused: int = 0) -> float:
-    """The confidence below which to abstain. `answerable_confidences` are those of the answerable
-    questions the model decides (no rule refused them, no outline vouches for them); of all
-    `answerable` questions, `refused` are already refused by the rules or have no draft. The model
-    may refuse what is left of the budget, so that rules and model together refuse at most
-    `false_abstention` of the answerable (without `answerable`, the share is of the model's own)."""
+def choose_threshold(answerable_confidences: np.ndarray, share: float) -> float:
+    """The confidence below which to abstain: the model refuses at most `share` of the answerable
+    questions it decides (no rule refused them, no outline vouches for them). The rules' own
+    refusals are not spent from this share, so a rule that stops refusing an answerable question
+    does not hand the model a refusal to spend elsewhere."""
     if not len(answerable_confidences):
         return 0.5
-    share = false_abstention
-    if answerable is not None:  # what the rules leave of the budget, as a share of the model's questions
-        share = min(1.0, max(0.0, false_abstention * answerable - refused) / len(answerable_confidences))
     return float(np.quantile(answerable_confidences, share))
