@@ -134,18 +134,6 @@ def _best_self_span(question: str, kind: str, vector, pool: list[Hit], context: 
     return max(candidates, key=lambda c: c[:3]) if candidates else None
 
 
-def _with_their_sections(hits: list[Hit], context: AnswerContext, sections: int = 3) -> list[Hit]:
-    """The hits, then the other body passages of the sections of the first `sections` of them
-    (ranked after the hits, so that the rank prior does not favour them)."""
-    pool, seen = list(hits), {h.position for h in hits}
-    for hit in hits[:sections]:
-        for extra in outline.section_hits(hit.section, context.chunks, hit.document):
-            if extra.position not in seen and SectionPath(extra.section) == SectionPath(hit.section):
-                seen.add(extra.position)
-                pool.append(dataclasses.replace(extra, rank=len(pool) + 1, score=0.0))
-    return pool
-
-
 def _span_around(question: str, sentence: ScoredSentence, scored: list[ScoredSentence],
                  context: AnswerContext) -> list[ScoredSentence]:
     """The span passage_span gives when `sentence` is the best of its passage."""
