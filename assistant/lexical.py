@@ -17,6 +17,11 @@ from .chunk import Chunk
 
 PARTS_FILE = "parts.json"  # in the BM25 folder: which document each numbered sub-folder indexes
 
+# Words that make a request and name no subject: left out when judging whether a question's
+# subject comes up in the documents at all (answering.abstention, answering.document_self).
+ASKING_WORDS = frozenset("give show explain describe list provide summarise summarize please want know need "
+                         "find write help".split())
+
 # Short, common English words that carry no topic.
 STOPWORDS = frozenset("""a an the and or but if of in on at to for from by with about as into over under
 is are was were be been being has have had do does did done can could would should will shall may might

@@ -38,7 +38,7 @@ def test_sizes_and_splits():
     answerable = [i for i in ITEMS if i.answerable]
     assert len(answerable) >= 150 and len(ITEMS) - len(answerable) >= 30
     # Besides the three splits only probe sets (eval/probes-*.jsonl: questions written for one
-    # round of changes, measured with `assistant eval --split probes-NAME`).
+    # round of changes, measured with `assistant eval --questions eval/probes-NAME.jsonl`).
     assert {i.split for i in ITEMS if not i.split.startswith("probes-")} == {"dev", "test", "blind"}
     assert len({i.id for i in ITEMS}) == len(ITEMS)
     blind = [i for i in ITEMS if i.split == "blind"]

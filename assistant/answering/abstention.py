@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..lexical import STOPWORDS, document_frequencies, idf_from_frequencies, lexical_tokens
+from ..lexical import ASKING_WORDS, STOPWORDS, document_frequencies, idf_from_frequencies, lexical_tokens
 from ..retrieve import Hit
 from ..text import word_tokens
 from .document_self import asks_about_the_document
@@ -92,12 +92,6 @@ ANSWER_TYPES = (
 NAME_RUN = re.compile(r"(?:[A-Z][\w’'-]*(?:\s+(?:of\s+(?:the\s+)?)?)?){2,}")
 # 'How many <thing> ...': the words that name what is counted, up to the verb or preposition.
 HOW_MANY = re.compile(r"\bhow\s+many\s+((?:[\w’'-]+\s*){1,5})", re.I)
-
-
-# Words that make a request and name no subject: left out when judging whether a question's
-# subject comes up in the documents at all.
-ASKING_WORDS = frozenset("give show explain describe list provide summarise summarize please want know need "
-                         "find write help".split())
 
 
 # A question that tries to instruct the assistant instead of asking about the documents (prompt

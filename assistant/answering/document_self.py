@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from ..lexical import STOPWORDS
+from ..lexical import ASKING_WORDS, STOPWORDS
 
 # Nouns by which a question names the document or its making. 'report' is a stopword of the
 # lexical tokens, and is named here as the thing asked about.
@@ -25,9 +25,9 @@ MAKING_WORDS = frozenset("write wrote written writing writer writers authored co
                          "financed financing pay paid sponsor sponsored commission commissioned support supported "
                          "undertake undertook undertaken behind responsible use used based gather gathered collect "
                          "collected field work data done conducting carrying".split())
-# Words of a question that only ask, as in abstention.ASKING_WORDS.
-_ASKING = frozenset("give show explain describe list provide summarise summarize please want know need find help "
-                    "exactly actually".split())
+# Words of a question that only ask ('write' among them is also a making word, which the check
+# allows either way), and adverbs that only stress the asking ('Who actually wrote it?').
+_ASKING = ASKING_WORDS | frozenset({"exactly", "actually"})
 
 # A sentence in which the document speaks of itself: 'this research', 'the report', 'the
 # research team', 'the multinational team'; between the determiner and the noun only lower-case
